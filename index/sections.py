@@ -1,0 +1,57 @@
+"""Section paths: which headings each line of a document sits under."""
+
+from __future__ import annotations
+
+from index.layout import Layout, Line, clean_title
+
+MAX_DEPTH = 4
+GUESSED_LEVEL = 3  # layout's level for a heading found by its shape alone
+
+
+def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
+    """The section path in force at every line, e.g. ("責任治理 護航可信 AI", "保障信息安全").
+
+    Headings from the contents, Markdown or section numbers nest by their level. A
+    heading guessed from its shape sits one level below them. A document without any
+    such structure is read from its guessed headings alone: a heading that opens a run
+    of headings starts a new top section, the next one in the run is its child, and a
+    lone heading replaces the previous child.
+    """
+    lines = layout.lines
+    structured = any(ln.kind == "heading" and ln.level != GUESSED_LEVEL for ln in lines)
+    stack: list[tuple[int, str]] = []
+    paths: list[tuple[str, ...]] = []
+    previous: Line | None = None  # the last non-blank line
+    previous_level = 0
+    for index, line in enumerate(lines):
+        if line.kind == "heading":
+            level = line.level
+            guessed = level == GUESSED_LEVEL and not text[line.start:line.end].startswith("#")
+            if guessed and not structured:
+                level = _unstructured_level(lines, index, previous, previous_level, stack)
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, clean_title(text[line.start:line.end])))
+            del stack[:-MAX_DEPTH]
+            previous_level = level
+        if line.kind != "blank":
+            previous = line
+        paths.append(tuple(title for _, title in stack))
+    return paths
+
+
+def _unstructured_level(lines: tuple[Line, ...], index: int, previous: Line | None,
+                        previous_level: int, stack: list[tuple[int, str]]) -> int:
+    after_heading = previous is not None and previous.kind == "heading"
+    if after_heading and previous_level == GUESSED_LEVEL:
+        return GUESSED_LEVEL + 1
+    if not after_heading and _next_is_heading(lines, index):
+        return GUESSED_LEVEL
+    return GUESSED_LEVEL + 1 if any(level == GUESSED_LEVEL for level, _ in stack) else GUESSED_LEVEL
+
+
+def _next_is_heading(lines: tuple[Line, ...], index: int) -> bool:
+    for line in lines[index + 1:]:
+        if line.kind != "blank":
+            return line.kind == "heading"
+    return False
