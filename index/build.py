@@ -1,22 +1,38 @@
-"""The one place that chains the offline stages: load -> chunk -> store (-> embed, keyword)."""
+"""The one place that chains the offline stages: load -> chunk -> embed -> index -> store."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from index.chunk import ChunkSettings, chunk_document
 from index.corpus import SourceFile
+from index.dense import IndexKind, build_dense, choose_kind, save_dense
+from index.embed import Embedder
+from index.keyword import KeywordIndex, KeywordTokenizer
 from index.load import load_document
-from index.normalise import NORMALISER_VERSION
-from index.store import IndexManifest, new_build_dir, publish, write_chunk_store
+from index.normalise import NORMALISER_VERSION, dense_form, matching_form
+from index.store import (
+    IndexManifest,
+    current_index,
+    new_build_dir,
+    publish,
+    write_chunk_store,
+)
 from index.types import Chunk, Document
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+VECTORS = "vectors.npy"
+VECTOR_KEYS = "vector_keys.json"
+KEYWORD_DIR = "keyword"
+KEYWORD_WORDS = "words.json"
 
 
 @dataclass(frozen=True)
@@ -36,48 +52,131 @@ class BuildReport:
     index_dir: Path
     documents: list[DocumentReport] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    embedded: int = 0  # passages embedded by this build
+    reused: int = 0  # passages whose vectors came from the previous build
+    up_to_date: bool = False  # nothing changed: the previous build was kept
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    dense_kind: IndexKind = "auto"
+    extra_words: tuple[str, ...] = ()  # glossary words jieba must keep whole
+    force: bool = False
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def build_index(sources: list[SourceFile], data_dir: Path,
-                settings: ChunkSettings | None = None,
-                progress: Progress = _no_progress) -> BuildReport:
-    """Load, chunk and store `sources`, then publish the result as the current index."""
-    settings = settings or ChunkSettings()
-    started = time.perf_counter()
-    documents: list[Document] = []
-    for done, source in enumerate(sources, start=1):
-        documents.append(load_document(source.path, source.meta))
-        progress("load", done, len(sources))
-    loaded = time.perf_counter()
-    chunks_by_doc: dict[str, list[Chunk]] = {}
-    for done, document in enumerate(documents, start=1):
-        chunks_by_doc[document.doc_id] = chunk_document(document, settings)
-        progress("chunk", done, len(documents))
-    chunked = time.perf_counter()
+def embedding_text(chunk: Chunk) -> str:
+    """What a passage is embedded as: its section path, table header and repaired text."""
+    return dense_form(" > ".join(chunk.section) + "\n" + chunk.context + "\n" + chunk.clean)
 
+
+def keyword_text(chunk: Chunk) -> str:
+    return matching_form(" ".join(chunk.section)) + " " + chunk.matching
+
+
+def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
+                options: BuildOptions | None = None,
+                progress: Progress = _no_progress) -> BuildReport:
+    """Load, chunk, embed and index `sources`, then publish the result atomically."""
+    options = options or BuildOptions()
+    timer = _Timer()
+    documents = [load_document(s.path, s.meta) for s in sources]
+    progress("load", len(documents), len(sources))
     hashes = {d.doc_id: text_hash(d.text) for d in documents}
+    manifest = _manifest(hashes, options, embedder)
+    previous = current_index(data_dir)
+    if previous and not options.force and _same_build(previous, manifest):
+        return BuildReport(index_dir=previous, up_to_date=True, seconds=timer.laps)
+    timer.lap("load")
+
+    chunks_by_doc = {d.doc_id: chunk_document(d, options.chunking) for d in documents}
+    chunks = [c for d in documents for c in chunks_by_doc[d.doc_id]]
+    progress("chunk", len(chunks), len(chunks))
+    timer.lap("chunk")
+
+    vectors, embedded = _vectors(chunks, embedder, previous, progress)
+    timer.lap("embed")
+
     build_dir = new_build_dir(data_dir)
-    all_chunks = [c for d in documents for c in chunks_by_doc[d.doc_id]]
+    np.save(build_dir / VECTORS, vectors)
+    (build_dir / VECTOR_KEYS).write_text(json.dumps(
+        [_vector_key(embedder.model_id, embedding_text(c)) for c in chunks]), encoding="utf-8")
+    save_dense(build_dense(vectors, np.arange(len(chunks)), options.dense_kind), build_dir)
+    tokenizer = KeywordTokenizer(options.extra_words)
+    (build_dir / KEYWORD_DIR).mkdir()
+    KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks]).save(
+        build_dir / KEYWORD_DIR)
+    (build_dir / KEYWORD_DIR / KEYWORD_WORDS).write_text(
+        json.dumps(tokenizer.extra_words, ensure_ascii=False), encoding="utf-8")
     write_chunk_store(build_dir / "chunks.sqlite", [(d, hashes[d.doc_id]) for d in documents],
-                      all_chunks)
-    IndexManifest(
-        build_id=build_dir.name.removesuffix(".partial"),
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        normaliser_version=NORMALISER_VERSION,
-        chunker=settings.describe(),
-        corpus_hash=corpus_hash(hashes),
-        documents=hashes,
-    ).write(build_dir)
+                      chunks)
+    manifest = IndexManifest(**{**manifest.__dict__, "build_id": build_dir.name.removesuffix(
+        ".partial"), "dense_index": choose_kind(options.dense_kind, len(chunks))})
+    manifest.write(build_dir)
     final = publish(build_dir, data_dir)
-    report = BuildReport(index_dir=final, documents=[
-        _report(d, chunks_by_doc[d.doc_id]) for d in documents])
-    report.seconds = {"load": loaded - started, "chunk": chunked - loaded,
-                      "store": time.perf_counter() - chunked}
-    return report
+    timer.lap("index")
+    return BuildReport(index_dir=final, documents=[
+        _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
+        embedded=embedded, reused=len(chunks) - embedded)
+
+
+def _manifest(hashes: dict[str, str], options: BuildOptions, embedder: Embedder) -> IndexManifest:
+    return IndexManifest(
+        build_id="", created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        normaliser_version=NORMALISER_VERSION, chunker=options.chunking.describe(),
+        corpus_hash=corpus_hash(hashes), documents=hashes, model=embedder.model_id,
+        dimension=embedder.dimension, dense_index=options.dense_kind,
+        extra={"keyword_words": hashlib.sha256(
+            "\n".join(sorted(options.extra_words)).encode()).hexdigest()[:16]},
+    )
+
+
+def _same_build(folder: Path, wanted: IndexManifest) -> bool:
+    try:
+        have = IndexManifest.read(folder)
+    except ValueError:
+        return False
+    fields = ("normaliser_version", "chunker", "corpus_hash", "model", "dimension", "extra")
+    same = all(getattr(have, f) == getattr(wanted, f) for f in fields)
+    return same and wanted.dense_index in ("auto", have.dense_index)
+
+
+def _vectors(chunks: list[Chunk], embedder: Embedder, previous: Path | None,
+             progress: Progress) -> tuple[np.ndarray, int]:
+    """Vectors for every chunk, reusing the previous build's for unchanged passages."""
+    texts = [embedding_text(c) for c in chunks]
+    keys = [_vector_key(embedder.model_id, t) for t in texts]
+    known = _previous_vectors(previous)
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in known:
+            vectors[i] = known[key]
+    batch = 64
+    for start in range(0, len(missing), batch):
+        rows = missing[start:start + batch]
+        vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
+        progress("embed", min(start + batch, len(missing)), len(missing))
+    return vectors, len(missing)
+
+
+def _previous_vectors(folder: Path | None) -> dict[str, np.ndarray]:
+    if folder is None or not (folder / VECTORS).exists():
+        return {}
+    try:
+        keys = json.loads((folder / VECTOR_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(folder / VECTORS)
+    except (OSError, ValueError):
+        return {}  # an unreadable cache only costs time: embed again
+    return dict(zip(keys, vectors, strict=False))
+
+
+def _vector_key(model_id: str, text: str) -> str:
+    return hashlib.sha1(f"{model_id}\0{text}".encode()).hexdigest()
 
 
 def text_hash(text: str) -> str:
@@ -87,6 +186,17 @@ def text_hash(text: str) -> str:
 def corpus_hash(hashes: dict[str, str]) -> str:
     joined = "\n".join(f"{doc_id}:{sha}" for doc_id, sha in sorted(hashes.items()))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 def _report(document: Document, chunks: list[Chunk]) -> DocumentReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from index.layout import BULLET, Layout, Line, analyse, clean_title, is_table_row
@@ -13,7 +14,7 @@ from index.script import detect_script, is_cjk
 from index.sections import section_paths
 from index.types import Chunk, Document
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # bump whenever chunks or their ids change, so old indexes are rebuilt
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def chunk_document(doc: Document, settings: ChunkSettings | None = None) -> list
     units = _units(doc.text, layout, settings)
     packed = _pack(units, settings)
     line_starts = [line.start for line in layout.lines]
-    return [_make_chunk(doc, layout, line_starts, ordinal, group, context)
+    seen: Counter[str] = Counter()
+    return [_make_chunk(doc, layout, line_starts, ordinal, group, context, seen)
             for ordinal, (group, context) in enumerate(packed)]
 
 
@@ -204,12 +206,22 @@ def _table_units(text: str, run: list[Line], section: tuple[str, ...]) -> list[U
         body = text[line.start:line.end]
         lead = len(body) - len(body.lstrip())
         stripped = body.strip()
-        row = is_table_row(stripped)
+        row = is_table_row(stripped) and (seen_row or not _column_labels(stripped))
         seen_row = seen_row or row
         clean = re.sub(r"\s*\t+\s*", " | ", stripped)
         units.append(Unit(line.start + lead, line.start + lead + len(stripped), clean,
                           "row" if seen_row else "header", section))
     return units
+
+
+_YEAR = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")
+
+
+def _column_labels(line: str) -> bool:
+    """A row of years that heads the columns: "指標\t2023\t2022", "2023 2022"."""
+    cells = line.split("\t") if "\t" in line else line.split()
+    years = [cell.strip() for cell in cells[1:] if cell.strip()]
+    return bool(years) and all(_YEAR.match(cell) for cell in years)
 
 
 # ---- packing -----------------------------------------------------------------------
@@ -234,7 +246,9 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
     for unit in units:
         size = sum(u.size for u in current)
         if unit.kind == "heading":
-            if unit.strong or size >= settings.minimum:
+            # A heading after a table always closes it: the prose below is another section.
+            if unit.strong or size >= settings.minimum or (
+                    current and current[-1].kind in ("row", "header")):
                 flush(carry=False)
             current = [u for u in current if u.kind != "sentence"] if not current else current
             current.append(unit)
@@ -256,7 +270,7 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
 
 
 def _make_chunk(doc: Document, layout: Layout, line_starts: list[int], ordinal: int,
-                units: list[Unit], context: str) -> Chunk:
+                units: list[Unit], context: str, seen: Counter[str]) -> Chunk:
     start, end = units[0].start, max(u.end for u in units)
     clean = _join([u.clean for u in units], [u.kind for u in units])
     first_line = bisect.bisect_right(line_starts, start) - 1
@@ -264,7 +278,11 @@ def _make_chunk(doc: Document, layout: Layout, line_starts: list[int], ordinal: 
     page = _page(doc, layout, first_line, last_line, start)
     section = next((u.section for u in units if u.kind != "heading"), units[0].section)
     text = doc.text[start:end]
-    digest = hashlib.sha1(f"{doc.doc_id}\0{start}\0{end}\0{context}\0{text}".encode())
+    # The id hashes the content and how often it occurred before, not its offsets, so an
+    # edit elsewhere in the document leaves it alone; the count keeps repeats apart.
+    content = f"{context}\0{text}"
+    seen[content] += 1
+    digest = hashlib.sha1(f"{doc.doc_id}\0{seen[content]}\0{content}".encode())
     kind = "table" if any(u.kind == "row" for u in units) else "text"
     return Chunk(
         chunk_id=digest.hexdigest()[:16], doc_id=doc.doc_id, ordinal=ordinal,

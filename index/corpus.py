@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -101,4 +102,9 @@ def check_doc_id(doc_id: str) -> str:
 
 def slug(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
+    if not name.isascii():
+        # Chinese characters drop out of the slug, so "商湯年報" and "智譜年報" would share
+        # one id; a digest of the whole name keeps them apart.
+        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+        cleaned = f"{cleaned[:119]}-{digest}" if cleaned else f"doc-{digest}"
     return cleaned[:128] or "document"

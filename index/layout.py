@@ -184,7 +184,8 @@ def _demote_table_headers(kinds: list[LineKind], levels: list[int], bodies: list
             if kinds[back] != "blank":
                 if len(bodies[back]) > 40 or ends_sentence(bodies[back]):
                     break
-                if kinds[back] == "heading" and (levels[back] != 3 or _after_heading(back, kinds)):
+                if kinds[back] == "heading" and (levels[back] != 3 or _after_heading(back, kinds)
+                                                 or _MD_HEADING.match(bodies[back])):
                     break  # a real section title, not a column label
                 kinds[back] = "table"
                 seen += 1

@@ -20,9 +20,12 @@ class LoadError(ValueError):
 
 def load_document(path: Path, meta: DocumentMeta, source: str | None = None) -> Document:
     """Read `path` and return its Document; raise LoadError naming the file when it cannot."""
-    data = path.read_bytes() if path.exists() else None
-    if data is None:
+    if not path.exists():
         raise LoadError(f"{path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # a folder, no permission, ...
+        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return load_bytes(data, source or path.name, meta)
 
 

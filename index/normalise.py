@@ -143,6 +143,8 @@ def repair_wraps(text: str, lines: Sequence[tuple[int, int]],
             elif (prev == "-" and len(out.chars) > 1 and out.chars[-2].isalpha()
                   and body[0].islower()):
                 out.drop_last()
+            elif prev == "-" and len(out.chars) > 1 and out.chars[-2].isalnum():
+                pass  # a real hyphen at the end of a line ("state-Owned", "2022-2023")
             elif not _joins_tight(prev, body[0]):
                 out.add(" ", body_start, body_start)
         for k, ch in enumerate(body):
@@ -222,3 +224,12 @@ def matching_form(text: str) -> str:
 def ends_sentence(text: str) -> bool:
     stripped = text.rstrip(" \t”」』）)*")
     return bool(stripped) and stripped[-1] in _TERMINAL | {"."}
+
+
+def dense_form(text: str) -> str:
+    """What the embedding model reads: the matching form without lower-casing or number
+    folding (cased word pieces carry meaning for the model), Chinese in Simplified."""
+    text = _MARKUP.sub("", text)
+    text = converter("t2s").convert(_nfkc(text))
+    text = _CJK_GAP.sub("", text)
+    return _SPACES.sub(" ", text).strip()

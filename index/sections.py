@@ -19,7 +19,7 @@ def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
     """
     lines = layout.lines
     structured = any(ln.kind == "heading" and ln.level != GUESSED_LEVEL for ln in lines)
-    stack: list[tuple[int, str]] = []
+    stack: list[tuple[int, str, bool]] = []  # (level, title, guessed from its shape)
     paths: list[tuple[str, ...]] = []
     previous: Line | None = None  # the last non-blank line
     previous_level = 0
@@ -29,25 +29,29 @@ def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
             guessed = level == GUESSED_LEVEL and not text[line.start:line.end].startswith("#")
             if guessed and not structured:
                 level = _unstructured_level(lines, index, previous, previous_level, stack)
+            elif guessed:
+                # One level below the structural headings in force, "###" ones included.
+                level = max([level] + [lv + 1 for lv, _, weak in stack if not weak])
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, clean_title(text[line.start:line.end])))
-            del stack[:-MAX_DEPTH]
+            if not (guessed and len(stack) >= MAX_DEPTH):  # too deep to be a real section
+                stack.append((level, clean_title(text[line.start:line.end]), guessed))
+                del stack[:-MAX_DEPTH]
             previous_level = level
         if line.kind != "blank":
             previous = line
-        paths.append(tuple(title for _, title in stack))
+        paths.append(tuple(title for _, title, _ in stack))
     return paths
 
 
 def _unstructured_level(lines: tuple[Line, ...], index: int, previous: Line | None,
-                        previous_level: int, stack: list[tuple[int, str]]) -> int:
+                        previous_level: int, stack: list[tuple[int, str, bool]]) -> int:
     after_heading = previous is not None and previous.kind == "heading"
     if after_heading and previous_level == GUESSED_LEVEL:
         return GUESSED_LEVEL + 1
     if not after_heading and _next_is_heading(lines, index):
         return GUESSED_LEVEL
-    return GUESSED_LEVEL + 1 if any(level == GUESSED_LEVEL for level, _ in stack) else GUESSED_LEVEL
+    return GUESSED_LEVEL + 1 if any(entry[0] == GUESSED_LEVEL for entry in stack) else GUESSED_LEVEL
 
 
 def _next_is_heading(lines: tuple[Line, ...], index: int) -> bool:

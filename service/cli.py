@@ -1,4 +1,4 @@
-"""The `wenda` command line: ingest, index, search, ask, serve, eval."""
+"""The `wenda` command line: index, search, ask, serve, eval."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from index.build import BuildReport, build_index
+from index.build import BuildReport
 from index.corpus import discover
 from index.load import LoadError
-from service.config import get_settings
+from index.reader import IndexMismatchError, IndexMissingError
+from index.types import SCRIPTS
+from service.config import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Wenda (問答): cited answers from Chinese and English company filings.")
@@ -33,32 +36,96 @@ def main() -> None:
 
 PathsArg = Annotated[list[Path] | None, typer.Argument(
     help="corpus folders (with manifest.toml) or files; default: the bundled corpus")]
+DataDir = Annotated[Path | None, typer.Option(help="data folder (default: WENDA_DATA_DIR or data)")]
 
 
-@app.command()
-def ingest(paths: PathsArg = None,
-           data_dir: Annotated[Path | None, typer.Option(help="data folder")] = None) -> None:
-    """Load, normalise and chunk documents into the chunk store; print a summary."""
+def _settings(data_dir: Path | None) -> Settings:
     settings = get_settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
+
+
+@app.command("index")
+def index_cmd(paths: PathsArg = None, data_dir: DataDir = None,
+              force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False
+              ) -> None:
+    """Load, chunk, embed and index documents; print a per-document summary."""
+    from service.engine import build, make_embedder
+
+    settings = _settings(data_dir)
     try:
         sources = discover(paths or [settings.corpus_dir])
-        report = build_index(sources, data_dir or settings.data_dir)
+        embedder = make_embedder(settings)
+        with _progress() as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            result = build(settings, sources, embedder, force=force, progress=report)
     except (LoadError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    print_build(report)
+    print_build(result)
+
+
+app.command("ingest", help="Same as `index` (kept for the first release's README).")(index_cmd)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:>6}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=err, transient=False)
 
 
 def print_build(report: BuildReport) -> None:
-    table = Table(title=f"Chunk store: {report.index_dir}")
+    if report.up_to_date:
+        console.print(f"index is up to date: {report.index_dir} (use --force to rebuild)")
+        return
+    table = Table(title=f"Index: {report.index_dir}")
     for name in ("document", "script", "characters", "chunks", "median chunk", "max chunk",
                  "sections", "tables"):
-        table.add_column(name, justify="left" if name == "document" else "right")
+        table.add_column(name, justify="left" if name == "document" else "right",
+                         no_wrap=name == "document")
     for d in report.documents:
         table.add_row(d.doc_id, d.script, f"{d.characters:,}", str(d.chunks),
                       f"{d.median_chunk:.0f}", str(d.max_chunk), str(d.sections), str(d.tables))
     console.print(table)
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
-    console.print(f"chunk sizes in characters of repaired text; {timings}")
+    console.print(f"chunk sizes in characters of repaired text; embedded {report.embedded} "
+                  f"passages, reused {report.reused}; {timings}")
+
+
+@app.command()
+def search(query: str,
+           k: Annotated[int, typer.Option("--k", min=1, max=100, help="passages to show")] = 5,
+           script: Annotated[list[str] | None, typer.Option(
+               help="only documents in this script (repeatable)")] = None,
+           doc: Annotated[list[str] | None, typer.Option(help="only this document id")] = None,
+           method: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+           data_dir: DataDir = None) -> None:
+    """Print the passages ranked for a query, with document, section, lines and score."""
+    from service.engine import Engine
+    from service.retrieve import Filters
+
+    if not query.strip():
+        raise fail("the query is empty")
+    bad = [s for s in script or [] if s not in SCRIPTS]
+    if bad or method not in ("hybrid", "bm25", "dense"):
+        raise fail(f"unknown script {bad} (use {', '.join(SCRIPTS)}) or method {method!r}")
+    try:
+        engine = Engine.start(_settings(data_dir))
+    except (IndexMissingError, IndexMismatchError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    filters = Filters(doc_ids=frozenset(doc or []), scripts=frozenset(script or []))
+    hits = engine.retriever.search(query, k=k, filters=filters, method=method)  # type: ignore[arg-type]
+    if not hits:
+        console.print("no passages found")
+    for rank, hit in enumerate(hits, start=1):
+        c = hit.chunk
+        console.print(f"[bold]{rank}. {c.doc_id}[/]  {c.section_path or '(no section)'}  "
+                      f"lines {c.line_start}-{c.line_end}  score {hit.score:.4f}")
+        console.print(f"   {c.clean[:300]}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Scoring retrieved passages and answers against known answers."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from eval.questions import Question
+from index.normalise import matching_form
+from index.types import Chunk
+
+RECALL_KS = (1, 5, 10)
+
+
+@lru_cache(maxsize=65536)
+def _folded(text: str) -> str:
+    return matching_form(text)
+
+
+def contains_evidence(chunk: Chunk, question: Question) -> bool:
+    """True when the chunk holds one of the question's evidence strings from its document."""
+    folded = _folded(chunk.context + "\n" + chunk.text)
+    return any(e.doc_id == chunk.doc_id and _folded(e.text) in folded for e in question.evidence)
+
+
+def evidence_rank(chunks: Sequence[Chunk], question: Question) -> int | None:
+    """1-based rank of the first chunk holding evidence, None when none does."""
+    for rank, chunk in enumerate(chunks, start=1):
+        if contains_evidence(chunk, question):
+            return rank
+    return None
+
+
+def answer_correct(answer: str, question: Question) -> bool:
+    """The answer text contains an accepted answer, after the shared normalisation."""
+    folded = _folded(answer)
+    return any(_folded(a) in folded for a in question.answers if a.strip())
+
+
+def recall_at(ranks: Sequence[int | None], k: int) -> float:
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def mrr_at(ranks: Sequence[int | None], k: int = 10) -> float:
+    return sum(1 / r for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def retrieval_summary(ranks: Sequence[int | None]) -> dict[str, float]:
+    summary = {f"recall@{k}": recall_at(ranks, k) for k in RECALL_KS}
+    summary["mrr@10"] = mrr_at(ranks, 10)
+    summary["n"] = float(len(ranks))
+    return summary
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    data = sorted(values)
+    if not data:
+        return 0.0
+    index = min(len(data) - 1, max(0, round(q * (len(data) - 1))))
+    return data[index]
+
+
+def median(values: Iterable[float]) -> float:
+    data = list(values)
+    return statistics.median(data) if data else 0.0

@@ -1,0 +1,65 @@
+"""The dense index: FAISS inner product over unit vectors, ids = chunk rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import faiss
+import numpy as np
+
+IndexKind = Literal["auto", "flat", "hnsw"]
+HNSW_FROM = 50_000  # below this many chunks exact search is both faster and exact
+FILE_NAME = "dense.faiss"
+
+
+def choose_kind(kind: IndexKind, size: int) -> Literal["flat", "hnsw"]:
+    if kind == "auto":
+        return "hnsw" if size >= HNSW_FROM else "flat"
+    return kind
+
+
+def build_dense(vectors: np.ndarray, ids: np.ndarray, kind: IndexKind = "auto") -> faiss.Index:
+    """An id-mapped FAISS index, so ids survive deletes and rebuilds of parts."""
+    if vectors.ndim != 2 or len(vectors) != len(ids):
+        raise ValueError(f"vectors {vectors.shape} and ids {ids.shape} do not match")
+    dimension = vectors.shape[1]
+    if choose_kind(kind, len(vectors)) == "hnsw":
+        inner: faiss.Index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efSearch = 128
+    else:
+        inner = faiss.IndexFlatIP(dimension)
+    index = faiss.IndexIDMap2(inner)
+    if len(vectors):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                           np.ascontiguousarray(ids, dtype=np.int64))
+    return index
+
+
+def save_dense(index: faiss.Index, folder: Path) -> None:
+    faiss.write_index(index, str(folder / FILE_NAME))
+
+
+def load_dense(folder: Path) -> faiss.Index:
+    path = folder / FILE_NAME
+    if not path.exists():
+        raise ValueError(f"{path}: no dense index here")
+    return faiss.read_index(str(path))
+
+
+def search_dense(index: faiss.Index, query: np.ndarray, k: int,
+                 allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (scores, ids) for one query vector; `allowed` ids are filtered before ranking."""
+    k = min(k, index.ntotal)
+    if k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    params = None
+    if allowed is not None:
+        if len(allowed) == 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(
+            np.ascontiguousarray(allowed, dtype=np.int64)))
+    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+                               k, params=params)
+    keep = ids[0] >= 0
+    return scores[0][keep], ids[0][keep]

@@ -1,0 +1,83 @@
+"""Opening a published build for search, refusing one built by a different pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.build import KEYWORD_DIR, KEYWORD_WORDS
+from index.chunk import ChunkSettings
+from index.dense import load_dense
+from index.keyword import KeywordIndex, KeywordTokenizer, read_words
+from index.normalise import NORMALISER_VERSION
+from index.store import ChunkStore, IndexManifest, current_index
+from index.types import Chunk
+
+
+class IndexMismatchError(ValueError):
+    """The index on disk was built by another model or pipeline version."""
+
+
+class IndexMissingError(ValueError):
+    """No index has been built in the data folder yet."""
+
+
+@dataclass
+class LoadedIndex:
+    folder: Path
+    manifest: IndexManifest
+    store: ChunkStore
+    dense: faiss.Index
+    keyword: KeywordIndex
+    tokenizer: KeywordTokenizer
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.store.chunks
+
+    def mask(self, allowed_rows: np.ndarray | None) -> np.ndarray | None:
+        if allowed_rows is None:
+            return None
+        mask = np.zeros(len(self.store), dtype=bool)
+        mask[allowed_rows] = True
+        return mask
+
+
+def open_index(data_dir: Path, model_id: str) -> LoadedIndex:
+    """Load the current build in `data_dir`, checking it fits this pipeline and model."""
+    folder = current_index(data_dir)
+    if folder is None:
+        raise IndexMissingError(
+            f"no index in {data_dir}: build one with `wenda index` first")
+    manifest = IndexManifest.read(folder)
+    check_manifest(manifest, model_id)
+    tokenizer = KeywordTokenizer(read_words(folder / KEYWORD_DIR / KEYWORD_WORDS))
+    tokenizer.warm_up()
+    store = ChunkStore(folder / "chunks.sqlite")
+    dense = load_dense(folder)
+    if dense.ntotal != len(store) or dense.d != manifest.dimension:
+        raise IndexMismatchError(
+            f"{folder}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
+            f"the chunk store {len(store)} chunks and the manifest size {manifest.dimension}")
+    return LoadedIndex(folder, manifest, store, dense, KeywordIndex.load(folder / KEYWORD_DIR),
+                       tokenizer)
+
+
+def check_manifest(manifest: IndexManifest, model_id: str) -> None:
+    problems = []
+    if manifest.model != model_id:
+        problems.append(f"it was built with model {manifest.model!r}, "
+                        f"the service is set to {model_id!r}")
+    if manifest.normaliser_version != NORMALISER_VERSION:
+        problems.append(f"normaliser version {manifest.normaliser_version} "
+                        f"is not this code's {NORMALISER_VERSION}")
+    wanted = ChunkSettings().describe()["version"]
+    if manifest.chunker.get("version") != wanted:
+        problems.append(f"chunker version {manifest.chunker.get('version')} is not {wanted}")
+    if problems:
+        raise IndexMismatchError(
+            f"refusing the index {manifest.build_id}: " + "; ".join(problems)
+            + ". Rebuild it with `wenda index`.")

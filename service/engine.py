@@ -1,0 +1,70 @@
+"""The loaded online side: settings, embedding model, lexicon, index and retriever."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.build import BuildOptions, BuildReport, Progress, build_index
+from index.corpus import SourceFile
+from index.embed import Embedder
+from index.lexicon import Lexicon
+from index.reader import open_index
+from service.config import Settings
+from service.retrieve import Retriever
+
+GLOSSARY_NAME = "glossary.toml"
+
+
+def read_glossary(path: Path) -> list[tuple[str, str]]:
+    """Bilingual (Chinese, English) name pairs from a corpus glossary file, if there is one."""
+    if not path.exists():
+        return []
+    try:
+        pairs = tomllib.loads(path.read_text(encoding="utf-8")).get("pairs", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+               for p in pairs):
+        raise ValueError(f"{path}: pairs must be [chinese, english] string pairs")
+    return [(p[0], p[1]) for p in pairs]
+
+
+def glossary_words(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
+    from index.script import converter
+
+    return tuple(sorted({converter("t2s").convert(zh) for zh, _ in pairs}))
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    embedder = Embedder(settings.model, settings.data_dir)
+    embedder.warm_up()
+    return embedder
+
+
+def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,
+          force: bool = False, progress: Progress | None = None) -> BuildReport:
+    """Build the index for `sources` with the settings' glossary and dense index kind."""
+    pairs = read_glossary(settings.glossary)
+    options = BuildOptions(dense_kind=settings.dense_index, extra_words=glossary_words(pairs),
+                           force=force)
+    if progress is None:
+        return build_index(sources, settings.data_dir, embedder, options)
+    return build_index(sources, settings.data_dir, embedder, options, progress)
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    embedder: Embedder
+    retriever: Retriever
+
+    @classmethod
+    def start(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+        """Load everything the online side needs, once; raises when the index is unusable."""
+        embedder = embedder or make_embedder(settings)
+        index = open_index(settings.data_dir, embedder.model_id)
+        lexicon = Lexicon.load(cache_dir=settings.data_dir / "cache").with_glossary(
+            read_glossary(settings.glossary))
+        return cls(settings, embedder, Retriever(index, embedder, lexicon))

@@ -1,0 +1,183 @@
+"""Reading layout: page furniture, page numbers, table headers, headings and section paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from index.chunk import chunk_document
+from index.corpus import read_manifest
+from index.layout import analyse, clean_title, is_table_row
+from index.load import load_document
+from index.sections import section_paths
+from index.types import SCRIPTS, Document, Script
+
+MARKER = re.compile(r"^— (\d+) —$")
+HEADINGS: dict[Script, tuple[str, str, str]] = {
+    "zh-Hant": ("人工智能基礎設施", "財務概要", "風險因素"),
+    "zh-Hans": ("人工智能基础设施", "财务概要", "风险因素"),
+    "en": ("AI Infrastructure", "Financial Summary", "Risk Factors"),
+}
+RUNNING_HEADER: dict[Script, str] = {
+    "zh-Hant": "業 \u3000 務", "zh-Hans": "业 \u3000 务", "en": "Project Wing \\ Business \\ M05"}
+
+
+def fixture_text(fixtures_dir: Path, script: Script) -> str:
+    return (fixtures_dir / f"{script.lower()}.txt").read_text(encoding="utf-8")
+
+
+def line_text(text: str, number: int) -> str:
+    return text.split("\n")[number - 1].strip()
+
+
+def marker_page(text: str, number: int) -> int | None:
+    """The page number a "— 12 —" marker on line `number` gives, if it is one."""
+    found = MARKER.match(line_text(text, number))
+    return int(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_page_markers_are_furniture_and_number_the_lines_above(fixtures_dir: Path,
+                                                               script: Script) -> None:
+    text = fixture_text(fixtures_dir, script)
+    layout = analyse(text)
+    markers = {ln.number: page for ln in layout.lines
+               if (page := marker_page(text, ln.number)) is not None}
+    assert list(markers.values()) == [12, 13, 14, 15]
+    assert all(layout.lines[number - 1].kind == "furniture" for number in markers)
+    previous = 0
+    for number, page in markers.items():
+        assert {ln.page for ln in layout.lines[previous:number - 1]} == {page}
+        previous = number
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_running_header_on_every_page_is_furniture(fixtures_dir: Path,
+                                                     script: Script) -> None:
+    text = fixture_text(fixtures_dir, script)
+    headers = [ln for ln in analyse(text).lines
+               if line_text(text, ln.number) == RUNNING_HEADER[script]]
+    assert len(headers) == 4
+    assert {ln.kind for ln in headers} == {"furniture"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_standalone_short_lines_are_headings(fixtures_dir: Path, script: Script) -> None:
+    text = fixture_text(fixtures_dir, script)
+    headings = [line_text(text, ln.number) for ln in analyse(text).lines if ln.kind == "heading"]
+    assert tuple(headings) == HEADINGS[script]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_column_labels_above_a_table_belong_to_the_table(fixtures_dir: Path,
+                                                         script: Script) -> None:
+    text = fixture_text(fixtures_dir, script)
+    table = [line_text(text, ln.number) for ln in analyse(text).lines if ln.kind == "table"]
+    assert len(table) == 6
+    assert not is_table_row(table[0])  # "截至12月31日止年度" / "Year ended 31 December"
+    assert all(is_table_row(row) for row in table[3:])
+
+
+@pytest.mark.parametrize("row, is_row", [
+    ("收入 3,405,842 3,808,510", True),
+    ("毛利 1,500,787 44.1 2,542,267 66.8 –41.0%", True),
+    ("年度虧損 (6,494,670) (190.7) (6,092,990) (160.0) 6.6%", True),
+    ("能源消耗總量 (兆瓦時)\t130,242.2\t54,265.7", True),
+    ("2023年 2022年", False),
+    ("截至2023年12月31日，收入為3,405,842千元及3,808,510千元。", False),
+    ("Revenue fell 10.6% to RMB3.4 billion in 2023 from RMB3.8 billion in 2022.", False),
+])
+def test_table_rows_are_told_from_prose(row: str, is_row: bool) -> None:
+    assert is_table_row(row) is is_row
+
+
+def test_the_prospectus_has_fourteen_page_markers(corpus_dir: Path) -> None:
+    text = (corpus_dir / "001_95d982d9160ab8c4.txt").read_text(encoding="utf-8")
+    layout = analyse(text)
+    markers = {page: ln.number for ln in layout.lines
+               if (page := marker_page(text, ln.number)) is not None}
+    assert len(markers) == 14
+    assert all(layout.lines[number - 1].kind == "furniture" for number in markers.values())
+    assert layout.lines[markers[243] - 2].page == 243  # the line just above "— 243 —"
+    assert markers[222] < markers[243] < markers[326]
+    headers = [ln for ln in layout.lines if line_text(text, ln.number) == "業 \u3000 務"]
+    assert len(headers) == 14
+    assert {ln.kind for ln in headers} == {"furniture"}
+
+
+@pytest.mark.parametrize("raw, title", [
+    ("## 應對氣候變化<sup>1</sup>", "應對氣候變化"),
+    ("**提升大模型能力及優化訓練基礎設施**", "提升大模型能力及優化訓練基礎設施"),
+    ("◊ 保障信息安全", "保障信息安全"),
+    ("#   Responsible   Governance ", "Responsible Governance"),
+])
+def test_clean_title_drops_markup_and_stray_symbols(raw: str, title: str) -> None:
+    assert clean_title(raw) == title
+
+
+# ---- section paths in the corpus -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def zhipu(corpus_dir: Path) -> Document:
+    """The Zhipu ESG report, whose headings are Markdown."""
+    source = next(s for s in read_manifest(corpus_dir / "manifest.toml")
+                  if s.meta.doc_id == "zhipu-esg-2025-zh-hant")
+    return load_document(source.path, source.meta)
+
+
+def test_the_esg_report_files_information_security_under_its_chapter(corpus_dir: Path) -> None:
+    source = next(s for s in read_manifest(corpus_dir / "manifest.toml")
+                  if s.path.name.startswith("000_"))
+    chunks = [c for c in chunk_document(load_document(source.path, source.meta))
+              if "信息安全管理體系" in c.clean]
+    assert chunks
+    for chunk in chunks:
+        assert chunk.section[0] == "責任治理 護航可信 AI"
+        assert any("保障信息安全" in title for title in chunk.section), chunk.section
+        assert chunk.section_path.startswith("責任治理 護航可信 AI > ")
+    certified = next(c for c in chunks if "ISO 27001 信息安全管理體系認證" in c.clean)
+    assert certified.section[-1] == "信息安全管理體系"
+
+
+def markdown_paths(text: str, skip: set[int]) -> list[tuple[str, ...]]:
+    """The path of `#` headings in force at every line (but those numbered in `skip`)."""
+    stack: list[tuple[int, str]] = []
+    paths = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if (m := re.match(r"^(#{1,6})\s+(.+)$", line.strip())) and number not in skip:
+            level = len(m.group(1))
+            stack = [entry for entry in stack if entry[0] < level] + [(level, clean_title(line))]
+        paths.append(tuple(title for _, title in stack))
+    return paths
+
+
+def test_markdown_headings_give_the_section_paths_of_the_zhipu_report(zhipu: Document) -> None:
+    text = zhipu.text
+    layout = analyse(text)
+    contents = {ln.number for ln in layout.lines if ln.kind == "toc"}
+    assert 20 < len(contents) < 60  # "## 01 綠色運營" etc. head groups of the contents
+    expected = markdown_paths(text, skip=contents)
+    for number, (path, markdown) in enumerate(
+            zip(section_paths(text, layout), expected, strict=True), start=1):
+        assert path[:len(markdown)] == markdown, f"line {number}: {path} under {markdown}"
+
+
+@pytest.mark.parametrize("phrase, section", [
+    ("智譜成立於 2019 年", ("關於智譜", "公司概況")),
+    ("智譜的 ESG 相關事宜由公司董事會最終負責", ("關於智譜", "可持續發展管理", "ESG 管治架構")),
+    ("監督本公司的業務運營",
+     ("關於智譜", "可持續發展管理", "ESG 管治架構", "— ESG 及戰略委員會的主要職責 —")),
+])
+def test_zhipu_chunks_sit_under_their_markdown_headings(zhipu: Document, phrase: str,
+                                                       section: tuple[str, ...]) -> None:
+    chunk = next(c for c in chunk_document(zhipu) if phrase in c.clean)
+    assert chunk.section == section
+
+
+def test_guessed_headings_without_structure_nest_one_level() -> None:
+    text = "公司概況\n\n發展歷程\n\n智譜成立於2019年。\n\n企業文化\n\n我們堅持開放。\n"
+    paths = section_paths(text, analyse(text))
+    assert paths[4] == ("公司概況", "發展歷程")
+    assert paths[8] == ("公司概況", "企業文化")
