@@ -34,14 +34,14 @@ def chinese_slices(corpus: Path, count: int, chars: int) -> list[str]:
     return slices[:count]
 
 
-def passages_per_second(embedder: Embedder, passages: list[str], runs: int) -> float:
-    """Median over `runs` of the throughput of embedding all passages in batches."""
+def passages_per_second(embedder: Embedder, passages: list[str], runs: int) -> list[float]:
+    """Throughput of embedding all passages in batches, once per run."""
     rates = []
     for _ in range(runs):
         start = time.perf_counter()
         embedder.embed_passages(passages)
         rates.append(len(passages) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return rates
 
 
 def query_latencies_ms(embedder: Embedder, queries: list[str]) -> np.ndarray:
@@ -76,12 +76,13 @@ def main() -> None:
     embedder.warm_up()
     warm_up_s = time.perf_counter() - start
 
-    rate = passages_per_second(embedder, passages, args.runs)
+    rates = passages_per_second(embedder, passages, args.runs)
     latencies = query_latencies_ms(embedder, queries)
     print(f"model {args.model} (dimension {embedder.dimension}), {os.cpu_count()} CPUs, "
           f"warm-up {warm_up_s:.1f} s")
     print(f"passages: {len(passages)} x {args.chars} chars, batch {args.batch_size}: "
-          f"{rate:.1f} passages/s (median of {args.runs} runs)")
+          f"{statistics.median(rates):.1f} passages/s (median of {args.runs} runs: "
+          f"{', '.join(f'{r:.1f}' for r in rates)})")
     print(f"queries: {len(queries)} x {args.query_chars} chars, one at a time: "
           f"median {np.median(latencies):.2f} ms, p95 {np.percentile(latencies, 95):.2f} ms")
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.align import align_parallel
 from index.chunk import ChunkSettings, chunk_document
 from index.corpus import SourceFile
 from index.dense import IndexKind, build_dense, choose_kind, save_dense
 from index.embed import Embedder
-from index.keyword import KeywordIndex, KeywordTokenizer
+from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer
 from index.load import load_document
 from index.normalise import NORMALISER_VERSION, dense_form, matching_form
 from index.store import (
@@ -31,6 +32,7 @@ from index.types import Chunk, Document
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 VECTORS = "vectors.npy"
 VECTOR_KEYS = "vector_keys.json"
+PARALLEL = "parallel.json"
 KEYWORD_DIR = "keyword"
 KEYWORD_WORDS = "words.json"
 
@@ -87,7 +89,7 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     documents = [load_document(s.path, s.meta) for s in sources]
     progress("load", len(documents), len(sources))
     hashes = {d.doc_id: text_hash(d.text) for d in documents}
-    manifest = _manifest(hashes, options, embedder)
+    manifest = _manifest(hashes, options, embedder, _metadata_hash(documents))
     previous = current_index(data_dir)
     if previous and not options.force and _same_build(previous, manifest):
         return BuildReport(index_dir=previous, up_to_date=True, seconds=timer.laps)
@@ -106,6 +108,8 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     (build_dir / VECTOR_KEYS).write_text(json.dumps(
         [_vector_key(embedder.model_id, embedding_text(c)) for c in chunks]), encoding="utf-8")
     save_dense(build_dense(vectors, np.arange(len(chunks)), options.dense_kind), build_dir)
+    (build_dir / PARALLEL).write_text(json.dumps(align_parallel(documents, chunks, vectors)),
+                                      encoding="utf-8")
     tokenizer = KeywordTokenizer(options.extra_words)
     (build_dir / KEYWORD_DIR).mkdir()
     KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks]).save(
@@ -124,13 +128,20 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
         embedded=embedded, reused=len(chunks) - embedded)
 
 
-def _manifest(hashes: dict[str, str], options: BuildOptions, embedder: Embedder) -> IndexManifest:
+def _metadata_hash(documents: list[Document]) -> str:
+    """Metadata changes (titles, aliases, access groups) must rebuild too."""
+    described = sorted(repr((d.meta, d.source)) for d in documents)
+    return hashlib.sha256("\n".join(described).encode()).hexdigest()[:16]
+
+
+def _manifest(hashes: dict[str, str], options: BuildOptions, embedder: Embedder,
+              metadata: str) -> IndexManifest:
     return IndexManifest(
         build_id="", created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         normaliser_version=NORMALISER_VERSION, chunker=options.chunking.describe(),
         corpus_hash=corpus_hash(hashes), documents=hashes, model=embedder.model_id,
         dimension=embedder.dimension, dense_index=options.dense_kind,
-        extra={"keyword_words": hashlib.sha256(
+        extra={"metadata": metadata, "tokenizer": TOKENIZER_VERSION, "keyword_words": hashlib.sha256(
             "\n".join(sorted(options.extra_words)).encode()).hexdigest()[:16]},
     )
 

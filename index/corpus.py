@@ -61,6 +61,9 @@ def _entry(manifest: Path, index: int, entry: dict[str, object]) -> SourceFile:
     script = entry.get("script")
     year = entry.get("year")
     groups = entry.get("groups", [])
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise ValueError(f"{where}: aliases must be a list of names, got {aliases!r}")
     if year is not None and not isinstance(year, int):
         raise ValueError(f"{where}: year must be a whole number, got {year!r}")
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
@@ -75,6 +78,7 @@ def _entry(manifest: Path, index: int, entry: dict[str, object]) -> SourceFile:
         script=check_script(str(script)) if script else None,
         parallel=str(entry["parallel"]) if entry.get("parallel") else None,
         groups=tuple(groups),
+        aliases=tuple(aliases),
     )
     return SourceFile(path, meta)
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from index.script import is_cjk
 
+TOKENIZER_VERSION = "2"  # bump when tokens change: the index must be rebuilt
+
 # Function words that carry no topic; the matching form is Simplified, so these are too.
 _STOP_ZH = set(["的", "了", "和", "与", "及", "或", "是", "在", "为", "于", "对", "由", "将", "把", "被", "之", "其", "等", "也", "并", "而", "个", "中", "上", "下", "有", "我们", "什么", "多少", "哪些", "哪个", "哪", "吗", "呢", "啊", "吧", "是否", "怎么", "如何", "几", "请问", "请", "告诉", "一下", "这", "那", "该"])
 _STOP_EN = set(["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "as", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "how", "many", "much", "is", "it", "its", "this", "that", "these", "those", "their", "there", "they", "them", "his", "her", "he", "she", "we", "our", "you", "your", "i", "me", "my", "not", "no", "than", "then", "so", "such", "can", "could", "would", "should", "will", "shall", "may", "might", "has", "have", "had", "about", "into", "over", "under", "per", "any", "all", "each", "please", "tell", "give", "show", "list", "did", "does", "according", "report", "company", "group"])

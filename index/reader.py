@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from index.build import KEYWORD_DIR, KEYWORD_WORDS
+from index.build import KEYWORD_DIR, KEYWORD_WORDS, PARALLEL
 from index.chunk import ChunkSettings
 from index.dense import load_dense
-from index.keyword import KeywordIndex, KeywordTokenizer, read_words
+from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer, read_words
 from index.normalise import NORMALISER_VERSION
 from index.store import ChunkStore, IndexManifest, current_index
 from index.types import Chunk
@@ -33,6 +34,7 @@ class LoadedIndex:
     dense: faiss.Index
     keyword: KeywordIndex
     tokenizer: KeywordTokenizer
+    parallel: dict[int, list[tuple[int, float]]]  # row -> aligned rows in the other edition
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -63,7 +65,15 @@ def open_index(data_dir: Path, model_id: str) -> LoadedIndex:
             f"{folder}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
             f"the chunk store {len(store)} chunks and the manifest size {manifest.dimension}")
     return LoadedIndex(folder, manifest, store, dense, KeywordIndex.load(folder / KEYWORD_DIR),
-                       tokenizer)
+                       tokenizer, _parallel(folder / PARALLEL))
+
+
+def _parallel(path: Path) -> dict[int, list[tuple[int, float]]]:
+    links: dict[int, list[tuple[int, float]]] = {}
+    if path.exists():
+        for a, b, similarity in json.loads(path.read_text(encoding="utf-8")):
+            links.setdefault(int(a), []).append((int(b), float(similarity)))
+    return links
 
 
 def check_manifest(manifest: IndexManifest, model_id: str) -> None:
@@ -74,6 +84,9 @@ def check_manifest(manifest: IndexManifest, model_id: str) -> None:
     if manifest.normaliser_version != NORMALISER_VERSION:
         problems.append(f"normaliser version {manifest.normaliser_version} "
                         f"is not this code's {NORMALISER_VERSION}")
+    if manifest.extra.get("tokenizer") != TOKENIZER_VERSION:
+        problems.append(f"keyword tokenizer version {manifest.extra.get('tokenizer')} "
+                        f"is not {TOKENIZER_VERSION}")
     wanted = ChunkSettings().describe()["version"]
     if manifest.chunker.get("version") != wanted:
         problems.append(f"chunker version {manifest.chunker.get('version')} is not {wanted}")

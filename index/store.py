@@ -29,7 +29,7 @@ _SCHEMA = """
 CREATE TABLE documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, title_en TEXT,
     company TEXT, year INTEGER, doc_type TEXT, script TEXT NOT NULL, parallel TEXT,
-    groups_json TEXT NOT NULL, page_starts_json TEXT NOT NULL, sha256 TEXT NOT NULL,
+    groups_json TEXT NOT NULL, aliases_json TEXT NOT NULL, page_starts_json TEXT NOT NULL, sha256 TEXT NOT NULL,
     text TEXT NOT NULL
 );
 CREATE TABLE chunks (
@@ -133,10 +133,11 @@ def write_chunk_store(path: Path, documents: Iterable[tuple[Document, str]],
         with con:
             con.executescript(_SCHEMA)
             con.executemany(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(d.doc_id, d.source, d.meta.title, d.meta.title_en, d.meta.company,
                   d.meta.year, d.meta.doc_type, d.script, d.meta.parallel,
-                  json.dumps(list(d.meta.groups)), json.dumps(list(d.page_starts)), sha, d.text)
+                  json.dumps(list(d.meta.groups)),
+                  json.dumps(list(d.meta.aliases), ensure_ascii=False), json.dumps(list(d.page_starts)), sha, d.text)
                  for d, sha in documents])
             con.executemany(
                 "INSERT INTO chunks (chunk_id, doc_id, ordinal, script, section_json, page,"
@@ -189,13 +190,14 @@ def _chunk(row: tuple[object, ...]) -> Chunk:
 
 def _document(row: tuple[object, ...]) -> Document:
     (doc_id, source, title, title_en, company, year, doc_type, script, parallel, groups,
-     page_starts, _sha, text) = row
+     aliases, page_starts, _sha, text) = row
     meta = DocumentMeta(
         doc_id=str(doc_id), title=str(title), title_en=str(title_en or ""),
         company=str(company or ""), year=year if isinstance(year, int) else None,
         doc_type=str(doc_type or ""), script=check_script(str(script)),
         parallel=str(parallel) if parallel else None,
         groups=tuple(json.loads(str(groups))),
+        aliases=tuple(json.loads(str(aliases))),
     )
     return Document(meta=meta, source=str(source), text=str(text), script=meta.script or "en",
                     page_starts=tuple(json.loads(str(page_starts))))

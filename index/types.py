@@ -29,6 +29,7 @@ class DocumentMeta:
     script: Script | None = None  # None: detect from the text
     parallel: str | None = None
     groups: tuple[str, ...] = ()  # access groups; empty means public
+    aliases: tuple[str, ...] = ()  # names a question may use for the company, any script
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from index.load import LoadError
 from index.reader import IndexMismatchError, IndexMissingError
 from index.types import SCRIPTS
 from service.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from service.schemas import AskResponse
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Wenda (問答): cited answers from Chinese and English company filings.")
@@ -127,6 +130,108 @@ def search(query: str,
                       f"lines {c.line_start}-{c.line_end}  score {hit.score:.4f}")
         console.print(f"   {c.clean[:300]}", highlight=False)
 
+
+# ---- ask and serve ------------------------------------------------------------------
+
+@app.command()
+def ask(question: str,
+        top_k: Annotated[int, typer.Option("--top-k", min=1, help="passages to retrieve")] = 5,
+        reply_script: Annotated[str, typer.Option(
+            help="script of converted quotes: auto, original, zh-Hant or zh-Hans")] = "auto",
+        json_out: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON")] = False,
+        data_dir: DataDir = None) -> None:
+    """Answer a question with citations: document, section, lines and the quoted text."""
+    from service.api import queries
+    from service.api.backend import load_backend
+    from service.errors import WendaError
+    from service.schemas import AskRequest
+
+    settings = _settings(data_dir)
+    if reply_script not in REPLY_SCRIPTS:
+        raise fail(f"unknown reply script {reply_script!r} (use {', '.join(REPLY_SCRIPTS)})")
+    try:  # checked before the slow model load, so a bad question fails at once
+        queries.check_question(question, settings)
+        queries.check_top_k(top_k, settings)
+    except WendaError as exc:
+        raise fail(exc.message) from exc
+    try:
+        backend = load_backend(settings)
+    except (IndexMissingError, IndexMismatchError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    request = AskRequest(question=question, top_k=top_k,
+                         reply_script=reply_script)  # type: ignore[arg-type]
+    try:
+        result = queries.ask(backend, settings, request)
+    except WendaError as exc:
+        raise fail(exc.message) from exc
+    if json_out:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_answer(result)
+
+
+REPLY_SCRIPTS = ("auto", "original", "zh-Hant", "zh-Hans")
+
+
+def print_answer(result: AskResponse) -> None:
+    """The answer, each citation with its quote, then the passages searched."""
+    from rich.text import Text
+
+    style = "bold" if result.answerable else "bold yellow"
+    console.print(Text(result.answer, style=style))
+    for c in result.citations:
+        console.print()
+        console.print(Text(f"[{c.n}] ", style="bold cyan") + Text(_where(
+            c.title, c.section, c.page, c.line_start, c.line_end)))
+        for quote in filter(None, (c.quote, c.quote_converted)):
+            console.print(Text("    " + quote.strip().replace("\n", "\n    "), style="green"))
+    if result.passages:
+        table = Table(title="passages searched", title_justify="left")
+        for name in ("#", "document", "section", "lines", "score"):
+            table.add_column(name, justify="right" if name in ("#", "score") else "left")
+        for rank, p in enumerate(result.passages, start=1):
+            table.add_row(str(rank), Text(p.title), Text(p.section or "-"),
+                          f"{p.line_start}-{p.line_end}", f"{p.score:.4f}")
+        console.print()
+        console.print(table)
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
+    if timings:
+        console.print(Text(timings, style="dim"))
+
+
+def _where(title: str, section: str, page: int | None, start: int, end: int) -> str:
+    parts = [title, section or "(no section)"]
+    if page is not None:
+        parts.append(f"p. {page}")
+    parts.append(f"line {start}" if start == end else f"lines {start}-{end}")
+    return " · ".join(parts)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(
+              help="address to listen on (default: WENDA_HOST or 127.0.0.1)")] = None,
+          port: Annotated[int | None, typer.Option(
+              min=1, max=65535, help="port (default: WENDA_PORT or 8000)")] = None,
+          data_dir: DataDir = None) -> None:
+    """Serve the HTTP API, the OpenAI-compatible chat endpoint and the ask page."""
+    import logging
+
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(data_dir)
+    settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port))
+                                           if v is not None})
+    try:
+        api = create_app(settings)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        err.print(f"[bold yellow]warning:[/] listening on {settings.host} without API keys "
+                  "(WENDA_API_KEYS): whoever can reach it can read every document")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    uvicorn.run(api, host=settings.host, port=settings.port)
 
 if __name__ == "__main__":
     app()

@@ -25,6 +25,24 @@ class Settings(BaseSettings):
                        f"{DEFAULT_MODEL} is the offline default shipped in a pip package")
     dense_index: Literal["auto", "flat", "hnsw"] = "auto"
 
+    host: str = Field("127.0.0.1", description="loopback by default; set 0.0.0.0 to expose")
+    port: int = Field(8000, ge=1, le=65535)
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+    max_top_k: int = Field(50, ge=1, le=500)
+    max_upload_bytes: int = Field(5_000_000, ge=1000)
+    max_span_chars: int = Field(default=20_000, ge=100, description="longest document span one "
+                                "GET /v1/documents/{id}?start=&end= returns")
+    cors_origins: str = Field(default="", description="comma-separated origins (portals) allowed to "
+                              "call the API from a browser; empty: same origin only")
+    # "key:group1,group2;key2:*" — empty means no key is required (loopback use).
+    api_keys: str = Field("", repr=False)
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible server for "
+                                     "optional generated answers; extractive when unset")
+    llm_model: str = "default"
+    llm_api_key: str = Field("", repr=False)
+    llm_timeout: float = Field(30.0, gt=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

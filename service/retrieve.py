@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import zip_longest
 from typing import Literal
 
 import numpy as np
 
+from index.build import keyword_text
 from index.dense import search_dense
 from index.embed import Embedder
 from index.lexicon import Lexicon
@@ -21,7 +22,9 @@ from index.types import Chunk, Script
 Method = Literal["hybrid", "bm25", "dense"]
 _ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+")
 # Words that shape a question but name nothing to look for, so are not translated.
-_QUESTION_WORDS = frozenset(["how", "much", "many", "what", "which", "who", "when", "where", "why", "whom", "whose", "does", "did", "do", "is", "are", "was", "were", "the", "a", "an", "of", "in", "on", "for", "to", "by", "with", "its", "it", "report", "reported", "company", "group", "according", "year", "years", "total", "number", "amount", "s"])
+_QUESTION_WORDS = frozenset("""how much many what which who when where why whom whose does did
+do is are was were the a an of in on for to by with its it report reported company group
+according year years total number amount s""".split())
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,26 @@ class Filters:
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """Weighted reciprocal rank fusion; the weights depend on whether the question's
-    language is the passage's (keyword matching is strong there) or not (dense is)."""
+    """How the three rankings are fused (chosen on the known-answer questions; see README).
+
+    Weighted reciprocal rank fusion of BM25 over passages in the question's language, BM25
+    over the other language with translated tokens, and dense search; plus a coverage term:
+    the IDF-weighted share of the question's words (or their translations) a passage holds,
+    which is comparable across languages where raw BM25 scores are not.
+    """
 
     rrf_k: float = 60.0
     pool: int = 50  # candidates taken from each ranking
-    same_language: tuple[float, float] = (1.0, 0.7)  # (bm25, dense)
-    cross_language: tuple[float, float] = (0.8, 1.0)
-    expansion_weight: float = 0.5  # share of a query word's weight given to translations
+    same_language: float = 1.0
+    other_language: float = 1.0
+    dense: float = 0.3
+    coverage: float = 0.02
+    # A question that names a company ("Zhipu's ...", "商湯的...") scales down passages
+    # from the other companies' documents by this factor rather than excluding them.
+    other_company: float = 0.5
+    # A passage's translation in the parallel edition ranks just below it, so a question
+    # in any script finds the passage in both editions.
+    parallel: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class QueryPlan:
     matching: str
     tokens: dict[str, float] = field(default_factory=dict)  # for its own language
     translated: dict[str, float] = field(default_factory=dict)  # for the other language
+    # each question token with every form that counts as finding it (itself, translations)
+    forms: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def language(script: str) -> str:
@@ -79,13 +96,11 @@ def _other(lang: str) -> str:
     return "zh" if lang == "en" else "en"
 
 
-def _zh_vocabulary_ascii(index: LoadedIndex) -> set[str]:
-    """Latin tokens that occur in Chinese passages (names, codes, figures)."""
-    found: set[str] = set()
-    for chunk in index.chunks:
-        if chunk.script != "en":
-            found.update(t for t in index.tokenizer.tokens(chunk.matching) if t.isascii())
-    return found
+def _ranks(ranking: list[tuple[int, float]]) -> dict[int, int]:
+    ranks: dict[int, int] = {}
+    for rank, (row, _) in enumerate(ranking, start=1):
+        ranks.setdefault(row, rank)
+    return ranks
 
 
 class Retriever:
@@ -100,7 +115,13 @@ class Retriever:
         self._masks: dict[Filters, np.ndarray] = {}
         scripts = np.array([language(c.script) for c in index.chunks])
         self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
-        self._shared = _zh_vocabulary_ascii(index)
+        self._aliases = {doc_id: [matching_form(a) for a in doc.meta.aliases]
+                         for doc_id, doc in index.store.documents.items()}
+        self._tokens = [frozenset(index.tokenizer.tokens(keyword_text(c))) for c in index.chunks]
+        self._df = Counter(t for tokens in self._tokens for t in tokens)
+        self._shared = {t for t in self._df if t.isascii()} & {
+            t for c, tokens in zip(index.chunks, self._tokens, strict=True)
+            if c.script != "en" for t in tokens}
 
     def plan(self, question: str) -> QueryPlan:
         """Tokens for the question's own language, and translated ones for the other."""
@@ -121,7 +142,20 @@ class Retriever:
         shared = {t: w for t, w in plan.tokens.items()
                   if t.isascii() and (language(plan.script) == "zh" or t in self._shared)}
         plan.translated = {**translated, **shared}
+        plan.forms = {t: self._forms(t) for t in plan.tokens}
         return plan
+
+    def _forms(self, token: str) -> frozenset[str]:
+        forms = {token}
+        if token.isascii() and token.isalpha():
+            terms = self.lexicon.expand_english([token])
+        elif not token.isascii():
+            terms = self.lexicon.expand_chinese([token])
+        else:
+            terms = []
+        for term, _ in terms:
+            forms.update(self.index.tokenizer.tokens(matching_form(term)))
+        return frozenset(forms)
 
     def _add_term(self, weights: dict[str, float], term: str, weight: float) -> None:
         tokens = self.index.tokenizer.tokens(matching_form(term))
@@ -134,19 +168,20 @@ class Retriever:
         plan = self.plan(question)
         allowed = self._allowed(filters) if filters and filters.active() else None
         pool = max(k, self.fusion.pool)
-        bm25 = self._bm25(plan, pool, allowed) if method != "dense" else []
+        same, other = self._bm25(plan, pool, allowed) if method != "dense" else ([], [])
         dense = self._dense(plan, pool, allowed) if method != "bm25" else []
-        if method == "bm25":
-            return [Hit(self.index.chunks[r], s, bm25_rank=i + 1)
-                    for i, (r, s) in enumerate(bm25[:k])]
+        f = self.fusion
         if method == "dense":
             return [Hit(self.index.chunks[r], s, dense_rank=i + 1)
                     for i, (r, s) in enumerate(dense[:k])]
-        return self._fuse(plan, bm25, dense)[:k]
+        if method == "bm25":
+            return self._fuse(plan, [(same, 1.0), (other, 1.0)], coverage=f.coverage)[:k]
+        return self._fuse(plan, [(same, f.same_language), (other, f.other_language),
+                                 (dense, f.dense)], coverage=f.coverage)[:k]
 
     def _bm25(self, plan: QueryPlan, pool: int, allowed: np.ndarray | None
-              ) -> list[tuple[int, float]]:
-        """BM25 ranked per document language, then interleaved by rank.
+              ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """BM25 ranked separately per document language.
 
         Native tokens rank passages in the question's language; translated tokens rank the
         other language on its own, so its best passage is not buried under weak matches of
@@ -155,14 +190,12 @@ class Retriever:
         rankings = []
         for lang, tokens in ((language(plan.script), plan.tokens),
                              (_other(language(plan.script)), plan.translated)):
-            mask = self._language_mask[lang]
-            if allowed is not None:
-                mask = mask & allowed
+            mask = self._language_mask[lang] if allowed is None else (
+                self._language_mask[lang] & allowed)
             scores = self.index.keyword.scores(tokens, len(self.index.chunks), mask)
             top = np.argsort(-scores, kind="stable")[:pool]
             rankings.append([(int(r), float(scores[r])) for r in top if scores[r] > 0])
-        merged = [item for pair in zip_longest(*rankings) for item in pair if item is not None]
-        return merged[:pool]
+        return rankings[0], rankings[1]
 
     def _dense(self, plan: QueryPlan, pool: int, allowed: np.ndarray | None
                ) -> list[tuple[int, float]]:
@@ -171,28 +204,49 @@ class Retriever:
         scores, ids = search_dense(self.index.dense, vector, pool, rows)
         return [(int(i), float(s)) for s, i in zip(scores, ids, strict=True)]
 
-    def _fuse(self, plan: QueryPlan, bm25: list[tuple[int, float]],
-              dense: list[tuple[int, float]]) -> list[Hit]:
-        fusion = self.fusion
-        ranks: dict[int, list[int | None]] = {}
-        for rank, (row, _) in enumerate(bm25, start=1):
-            ranks.setdefault(row, [None, None])[0] = rank
-        for rank, (row, _) in enumerate(dense, start=1):
-            ranks.setdefault(row, [None, None])[1] = rank
-        hits = []
-        asked = language(plan.script)
-        for row, (b_rank, d_rank) in ranks.items():
-            chunk = self.index.chunks[row]
-            w_bm25, w_dense = (fusion.same_language if language(chunk.script) == asked
-                               else fusion.cross_language)
-            score = 0.0
-            if b_rank is not None:
-                score += w_bm25 / (fusion.rrf_k + b_rank)
-            if d_rank is not None:
-                score += w_dense / (fusion.rrf_k + d_rank)
-            hits.append(Hit(chunk, score, b_rank, d_rank))
+    def _fuse(self, plan: QueryPlan, rankings: list[tuple[list[tuple[int, float]], float]],
+              coverage: float) -> list[Hit]:
+        scores: dict[int, float] = {}
+        for ranking, weight in rankings:
+            for rank, (row, _) in enumerate(ranking, start=1):
+                scores[row] = scores.get(row, 0.0) + weight / (self.fusion.rrf_k + rank)
+        if coverage:
+            for row in scores:
+                scores[row] += coverage * self.coverage(plan, row)
+        named = self._named_documents(plan)
+        if named:
+            for row in scores:
+                if self.index.chunks[row].doc_id not in named:
+                    scores[row] *= self.fusion.other_company
+        for row, score in sorted(scores.items(), key=lambda item: -item[1])[:self.fusion.pool]:
+            for twin, _ in self.index.parallel.get(row, ()):
+                scores[twin] = max(scores.get(twin, 0.0), score * self.fusion.parallel)
+        bm25_rank = _ranks(rankings[0][0] + rankings[1][0]) if len(rankings) > 1 else {}
+        dense_rank = _ranks(rankings[2][0]) if len(rankings) > 2 else {}
+        hits = [Hit(self.index.chunks[row], score, bm25_rank.get(row), dense_rank.get(row))
+                for row, score in scores.items()]
         hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
         return hits
+
+    def _named_documents(self, plan: QueryPlan) -> set[str]:
+        """Documents whose company the question names; empty when it names none or all."""
+        named = {doc_id for doc_id, aliases in self._aliases.items()
+                 if any(alias in plan.matching for alias in aliases)}
+        return named if len(named) < len(self._aliases) else set()
+
+    def coverage(self, plan: QueryPlan, row: int) -> float:
+        """IDF-weighted share of the question's tokens found in a chunk, in any language."""
+        found = self._tokens[row]
+        total = hit = 0.0
+        for token, forms in plan.forms.items():
+            weight = self._idf(token)
+            total += weight
+            if not forms.isdisjoint(found):
+                hit += weight
+        return hit / total if total else 0.0
+
+    def _idf(self, token: str) -> float:
+        return math.log((len(self._tokens) + 1) / (self._df.get(token, 0) + 0.5))
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         mask = self._masks.get(filters)

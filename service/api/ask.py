@@ -1,0 +1,48 @@
+"""POST /v1/ask, and /v1/search in its POST (API) and GET (portal search box) forms."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from index.types import Script
+from service.api import queries
+from service.api.deps import AccessDep, BackendDep, SettingsDep
+from service.schemas import AskRequest, AskResponse, FilterSpec, SearchRequest, SearchResponse
+
+router = APIRouter(tags=["ask"])
+
+
+# Plain `def` routes: FastAPI runs them in its threadpool, so a slow search never blocks
+# the event loop, and concurrent requests share the read-only retriever.
+@router.post("/ask")
+def ask(body: AskRequest, backend: BackendDep, settings: SettingsDep,
+        access: AccessDep) -> AskResponse:
+    """Answer a question from the documents, with citations that point at exact spans."""
+    return queries.ask(backend, settings, body, access)
+
+
+@router.post("/search")
+def search(body: SearchRequest, backend: BackendDep, settings: SettingsDep,
+           access: AccessDep) -> SearchResponse:
+    """The passages ranked for a query, best first."""
+    return queries.search(backend, settings, body, access)
+
+
+@router.get("/search")
+def search_get(
+        backend: BackendDep, settings: SettingsDep, access: AccessDep,
+        q: Annotated[str, Query(description="the query")],
+        k: Annotated[int, Query(ge=1, description="passages to return")] = 10,
+        doc_id: Annotated[list[str] | None, Query(description="repeatable")] = None,
+        company: Annotated[list[str] | None, Query(description="repeatable")] = None,
+        year: Annotated[list[int] | None, Query(description="repeatable")] = None,
+        script: Annotated[list[Script] | None, Query(description="repeatable")] = None,
+        doc_type: Annotated[list[str] | None, Query(description="repeatable")] = None,
+) -> SearchResponse:
+    """The same search for a portal search box: `GET /v1/search?q=...&k=5`."""
+    filters = FilterSpec(doc_ids=doc_id or [], companies=company or [], years=year or [],
+                         scripts=script or [], doc_types=doc_type or [])
+    return queries.search(backend, settings, SearchRequest(query=q, top_k=k, filters=filters),
+                          access)

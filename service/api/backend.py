@@ -1,0 +1,60 @@
+"""What the API needs from a loaded engine, so tests can hand it a small fake instead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from index.types import Document
+from service import answer as answer_module
+from service.answer import Answer, ReplyScript
+from service.config import Settings
+from service.engine import Engine
+from service.retrieve import Filters, Hit, Method
+
+
+class Backend(Protocol):
+    """A loaded, read-only index that can search and answer; shared by concurrent requests."""
+
+    @property
+    def documents(self) -> Mapping[str, Document]: ...
+
+    @property
+    def description(self) -> dict[str, str | int]: ...
+
+    def search(self, query: str, k: int, filters: Filters, method: Method) -> list[Hit]: ...
+
+    def answer(self, question: str, top_k: int, filters: Filters, reply_script: ReplyScript,
+               history: list[str]) -> Answer: ...
+
+
+class EngineBackend:
+    """The real backend: service.engine.Engine's retriever and service.answer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        return self.engine.retriever.index.store.documents
+
+    @property
+    def description(self) -> dict[str, str | int]:
+        index = self.engine.retriever.index
+        return {"index": index.manifest.build_id, "model": index.manifest.model,
+                "documents": len(index.store.documents), "chunks": len(index.store)}
+
+    def search(self, query: str, k: int, filters: Filters, method: Method) -> list[Hit]:
+        return self.engine.retriever.search(query, k=k, filters=filters, method=method)
+
+    def answer(self, question: str, top_k: int, filters: Filters, reply_script: ReplyScript,
+               history: list[str]) -> Answer:
+        # Looked up on the module at call time, so the implementation can be swapped in tests.
+        return answer_module.answer_question(
+            self.engine.retriever, question, top_k=top_k, filters=filters,
+            reply_script=reply_script, history=history or None)
+
+
+def load_backend(settings: Settings) -> Backend:
+    """Start the real engine for `settings` (slow: loads the model and the index)."""
+    return EngineBackend(Engine.start(settings))

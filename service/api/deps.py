@@ -1,0 +1,54 @@
+"""FastAPI dependencies: the settings, the loaded backend and the caller's access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from service.api.auth import Access, KeyRing
+from service.api.backend import Backend
+from service.config import Settings
+from service.errors import IndexNotLoadedError
+
+
+@dataclass
+class ServiceState:
+    """Everything the lifespan loads once; read, never changed, by requests."""
+
+    settings: Settings
+    keyring: KeyRing
+    backend: Backend | None = None
+    not_ready: str = "the index is still loading"
+
+
+def service_state(request: Request) -> ServiceState:
+    state = request.app.state.wenda
+    assert isinstance(state, ServiceState)
+    return state
+
+
+async def get_settings(request: Request) -> Settings:
+    return service_state(request).settings
+
+
+async def get_backend(request: Request) -> Backend:
+    """The loaded backend, or 503 index_not_loaded with the reason."""
+    state = service_state(request)
+    if state.backend is None:
+        raise IndexNotLoadedError(state.not_ready)
+    return state.backend
+
+
+async def get_access(
+        request: Request,
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+        x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None) -> Access:
+    """The caller's access groups from its API key; 401 when keys are required and missing."""
+    return service_state(request).keyring.authenticate(authorization, x_api_key)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BackendDep = Annotated[Backend, Depends(get_backend)]
+AccessDep = Annotated[Access, Depends(get_access)]

@@ -1,0 +1,25 @@
+"""GET /healthz (the process is up) and GET /readyz (the index and model are loaded)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from service.api.deps import service_state
+from service.errors import IndexNotLoadedError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Always 200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "the index is not loaded"}})
+async def readyz(request: Request) -> dict[str, str | int]:
+    """200 once the index and model are loaded; 503 index_not_loaded with the reason."""
+    state = service_state(request)
+    if state.backend is None:
+        raise IndexNotLoadedError(state.not_ready)
+    return {"status": "ready", **state.backend.description}

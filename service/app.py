@@ -1,0 +1,115 @@
+"""The FastAPI application: settings, the once-loaded engine, error handling and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from index.reader import IndexMismatchError, IndexMissingError
+from service.api import ask, chat, documents, health, web
+from service.api.auth import parse_api_keys
+from service.api.backend import Backend, EngineBackend, load_backend
+from service.api.deps import ServiceState, get_access
+from service.config import Settings, get_settings
+from service.engine import Engine
+from service.errors import error_response, install_error_handlers
+from service.schemas import ErrorResponse
+
+log = logging.getLogger("wenda.api")
+Loader = Callable[[Settings], Backend]
+_ERRORS = {status: {"model": ErrorResponse, "description": description} for status, description in (
+    (400, "malformed JSON"), (401, "missing or wrong API key"), (404, "unknown document"),
+    (422, "invalid request"), (503, "index not loaded"))}
+
+
+def create_app(settings: Settings | None = None, engine: Engine | Backend | None = None,
+               loader: Loader = load_backend) -> FastAPI:
+    """The Wenda API. Without `engine`, `loader` starts one for `settings` in the lifespan.
+
+    Raises ValueError for unusable settings (such as a malformed WENDA_API_KEYS), so the
+    service stops at start-up instead of serving with the wrong access rules.
+    """
+    settings = settings or get_settings()
+    state = ServiceState(settings, parse_api_keys(settings.api_keys))
+    if engine is not None:
+        state.backend = EngineBackend(engine) if isinstance(engine, Engine) else engine
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.backend is None:
+            state.backend, state.not_ready = await run_in_threadpool(load, loader, settings)
+        yield
+
+    app = FastAPI(title="Wenda (問答)", version=_version(), lifespan=lifespan,
+                  description="Cited answers from Traditional Chinese, Simplified Chinese and "
+                              "English company filings.")
+    app.state.wenda = state
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)],
+                   responses=_ERRORS)  # type: ignore[arg-type]
+    for router in (ask.router, documents.router, chat.router):
+        v1.include_router(router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    app.include_router(web.router)
+    return app
+
+
+class BodySizeLimit:
+    """413 payload_too_large for a request body over the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"the request body is over the limit of {self.max_bytes:,} bytes"
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await error_response(413, "payload_too_large", too_large)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:  # a chunked body with no declared length
+                raise StarletteHTTPException(413, too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def load(loader: Loader, settings: Settings) -> tuple[Backend | None, str]:
+    """The loaded backend, or None and the reason the index cannot serve (the app still runs)."""
+    try:
+        backend = loader(settings)
+    except (IndexMissingError, IndexMismatchError) as exc:
+        log.warning("not ready: %s", exc)
+        return None, str(exc)
+    log.info("ready: %s", backend.description)
+    return backend, ""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("wenda")
+    except metadata.PackageNotFoundError:
+        return "0"

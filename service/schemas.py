@@ -1,0 +1,255 @@
+"""The HTTP API's request and response models, and their conversion from pipeline data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from index.types import Document, Script
+from service.answer import Answer, ReplyScript
+from service.cite import Citation
+from service.retrieve import Hit, Method
+
+
+class _Strict(BaseModel):
+    # Our own request bodies reject unknown fields, so a typo ("topk") is an error, not a no-op.
+    model_config = ConfigDict(extra="forbid")
+
+
+class FilterSpec(_Strict):
+    """Metadata every passage must match; an omitted or empty list does not filter."""
+
+    doc_ids: list[str] = []
+    companies: list[str] = []
+    years: list[int] = []
+    scripts: list[Script] = []
+    doc_types: list[str] = []
+
+
+class AskRequest(_Strict):
+    question: str = Field(description="the question, in Chinese (either script) or English")
+    top_k: int = Field(5, ge=1, description="passages to retrieve (at most WENDA_MAX_TOP_K)")
+    filters: FilterSpec | None = None
+    reply_script: ReplyScript = Field(
+        "auto", description="script of converted quotes: original, zh-Hant, zh-Hans or auto")
+
+
+class SearchRequest(_Strict):
+    query: str
+    top_k: int = Field(10, ge=1, description="passages to return (at most WENDA_MAX_TOP_K)")
+    filters: FilterSpec | None = None
+    method: Method = "hybrid"
+
+
+class CitationInfo(BaseModel):
+    """One quoted span: `quote` is exactly the document's text[char_start:char_end]."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    quote: str
+    quote_converted: str | None = None
+    chunk_id: str = ""
+
+
+class PassageInfo(BaseModel):
+    """A retrieved passage: `text` is exactly the document's text[char_start:char_end]."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    text: str
+    clean: str = Field(description="the passage with line wraps repaired, for reading")
+    score: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    answerable: bool
+    reply_script: str
+    confidence: float
+    citations: list[CitationInfo]
+    passages: list[PassageInfo]
+    timings_ms: dict[str, float]
+
+
+class SearchResponse(BaseModel):
+    hits: list[PassageInfo]
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    title: str
+    title_en: str
+    company: str
+    year: int | None
+    doc_type: str
+    script: Script
+    parallel: str | None
+    source: str
+    chars: int
+    lines: int
+    pages: int
+
+
+class SpanInfo(BaseModel):
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    text: str = Field(description="exactly the document's original text[start:end]")
+
+
+class DocumentListResponse(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class DocumentResponse(DocumentInfo):
+    span: SpanInfo | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# ---- OpenAI-compatible chat ----------------------------------------------------------
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls, ...: accepted and ignored
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's request; sampling fields (temperature, ...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = "wenda"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    # Wenda's own options, sent by the openai client through `extra_body`.
+    top_k: int | None = Field(None, ge=1)
+    filters: FilterSpec | None = None
+    reply_script: ReplyScript = "auto"
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class Usage(BaseModel):
+    """Token counts are estimates: Wenda does not run a language-model tokenizer."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    citations: list[CitationInfo]
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: dict[str, str]
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    citations: list[CitationInfo] | None = None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "wenda"
+
+
+class ModelListResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelInfo]
+
+
+# ---- conversion from the pipeline's dataclasses --------------------------------------
+
+def citation_info(citation: Citation) -> CitationInfo:
+    return CitationInfo.model_validate(citation, from_attributes=True)
+
+
+def passage_info(hit: Hit, documents: Mapping[str, Document]) -> PassageInfo:
+    c = hit.chunk
+    doc = documents.get(c.doc_id)
+    return PassageInfo(
+        chunk_id=c.chunk_id, doc_id=c.doc_id, title=doc.meta.title if doc else c.doc_id,
+        section=c.section_path, page=c.page, line_start=c.line_start, line_end=c.line_end,
+        char_start=c.char_start, char_end=c.char_end, text=c.text, clean=c.clean,
+        score=hit.score)
+
+
+def ask_response(answer: Answer, documents: Mapping[str, Document]) -> AskResponse:
+    """The /v1/ask body for an answer; `wenda ask --json` prints the same."""
+    return AskResponse(
+        answer=answer.answer, answerable=answer.answerable, reply_script=answer.reply_script,
+        confidence=answer.confidence, citations=[citation_info(c) for c in answer.citations],
+        passages=[passage_info(h, documents) for h in answer.passages],
+        timings_ms=dict(answer.timings_ms))
+
+
+def document_info(doc: Document) -> DocumentInfo:
+    m = doc.meta
+    return DocumentInfo(
+        doc_id=doc.doc_id, title=m.title, title_en=m.title_en, company=m.company, year=m.year,
+        doc_type=m.doc_type, script=doc.script, parallel=m.parallel, source=doc.source,
+        chars=len(doc.text), lines=doc.text.count("\n") + 1 if doc.text else 0,
+        pages=len(doc.page_starts))

@@ -1,0 +1,143 @@
+// Wenda's ask box. Embed with <div id="wenda"></div> and a script tag whose src is
+// this file on the Wenda server ('/widget.js'); the API calls go to that same server.
+// Options on the script tag: data-target (CSS selector, default "#wenda"), data-api-key.
+// All document text is set with textContent, never parsed as HTML.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = new URL(".", script && script.src ? script.src : window.location.href).href;
+  var target = (script && script.dataset.target) || "#wenda";
+  var apiKey = (script && script.dataset.apiKey) || sessionStorage.getItem("wenda-api-key") || "";
+
+  var CSS = [
+    ".wenda form{display:flex;gap:.5rem;flex-wrap:wrap}",
+    ".wenda input[type=search]{flex:1 1 20rem;font:inherit;padding:.5rem .7rem;border:1px solid #bbb;border-radius:6px}",
+    ".wenda button,.wenda select{font:inherit;padding:.5rem .9rem;border-radius:6px;border:1px solid #888;background:#f4f4f6}",
+    ".wenda .wenda-status{color:#666;margin:.75rem 0}",
+    ".wenda .wenda-error{color:#a00}",
+    ".wenda .wenda-answer{font-size:1.1rem;margin:1rem 0;white-space:pre-wrap}",
+    ".wenda .wenda-abstain{color:#8a5a00}",
+    ".wenda h3{font-size:1rem;margin:1.25rem 0 .5rem}",
+    ".wenda ol{padding-left:1.5rem}",
+    ".wenda li{margin-bottom:.75rem}",
+    ".wenda .wenda-where{color:#555;font-size:.9rem}",
+    ".wenda blockquote{margin:.3rem 0;padding:.3rem .7rem;border-left:3px solid #4a7;background:#f6faf7;white-space:pre-wrap}",
+    ".wenda details{margin:.4rem 0}",
+    ".wenda .wenda-passage{white-space:pre-wrap;font-size:.92rem;color:#333}"
+  ].join("\n");
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function where(item) {
+    var parts = [item.title || item.doc_id];
+    if (item.section) parts.push(item.section);
+    if (item.page !== null && item.page !== undefined) parts.push("p. " + item.page);
+    parts.push(item.line_start === item.line_end ? "line " + item.line_start
+                                                 : "lines " + item.line_start + "–" + item.line_end);
+    return parts.join(" · ");
+  }
+
+  function render(out, data) {
+    out.replaceChildren();
+    out.appendChild(el("div", "wenda-answer" + (data.answerable ? "" : " wenda-abstain"), data.answer));
+    if (data.citations && data.citations.length) {
+      out.appendChild(el("h3", "", "Sources 出處"));
+      var list = el("ol");
+      data.citations.forEach(function (c) {
+        var li = el("li");
+        li.value = c.n;
+        li.appendChild(el("div", "wenda-where", where(c)));
+        li.appendChild(el("blockquote", "", c.quote));
+        if (c.quote_converted) li.appendChild(el("blockquote", "", c.quote_converted));
+        list.appendChild(li);
+      });
+      out.appendChild(list);
+    }
+    if (data.passages && data.passages.length) {
+      out.appendChild(el("h3", "", "Retrieved passages 檢索段落"));
+      data.passages.forEach(function (p) {
+        var box = el("details");
+        box.appendChild(el("summary", "wenda-where", where(p) + " · score " + Number(p.score).toFixed(4)));
+        box.appendChild(el("div", "wenda-passage", p.clean || p.text));
+        out.appendChild(box);
+      });
+    }
+  }
+
+  function ask(question, replyScript, status, out) {
+    var headers = {"Content-Type": "application/json"};
+    if (apiKey) headers["X-API-Key"] = apiKey;
+    status.className = "wenda-status";
+    status.textContent = "…";
+    out.replaceChildren();
+    return fetch(base + "v1/ask", {
+      method: "POST", headers: headers,
+      body: JSON.stringify({question: question, reply_script: replyScript})
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.status === 401) {
+          var key = window.prompt("API key");
+          if (key) {
+            apiKey = key;
+            sessionStorage.setItem("wenda-api-key", key);
+            return ask(question, replyScript, status, out);
+          }
+        }
+        if (!response.ok) {
+          var message = data.error ? data.error.message : "HTTP " + response.status;
+          throw new Error(message);
+        }
+        status.textContent = "";
+        render(out, data);
+      });
+    }).catch(function (error) {
+      status.className = "wenda-status wenda-error";
+      status.textContent = error.message;
+    });
+  }
+
+  function mount(root) {
+    root.classList.add("wenda");
+    var form = el("form");
+    var input = el("input");
+    input.type = "search";
+    input.required = true;
+    input.placeholder = "商湯2023年的總收入是多少？ / What was SenseTime's revenue in 2023?";
+    input.setAttribute("aria-label", "Question");
+    var select = el("select");
+    select.setAttribute("aria-label", "Reply script");
+    [["auto", "auto"], ["original", "original 原文"], ["zh-Hant", "繁體"], ["zh-Hans", "简体"]]
+      .forEach(function (pair) {
+        var option = el("option", "", pair[1]);
+        option.value = pair[0];
+        select.appendChild(option);
+      });
+    var button = el("button", "", "Ask 提問");
+    button.type = "submit";
+    form.append(input, select, button);
+    var status = el("div", "wenda-status");
+    status.setAttribute("role", "status");
+    var out = el("div");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!input.value.trim()) return;
+      button.disabled = true;
+      ask(input.value, select.value, status, out).finally(function () { button.disabled = false; });
+    });
+    root.append(form, status, out);
+  }
+
+  function start() {
+    var style = el("style", "", CSS);
+    document.head.appendChild(style);
+    document.querySelectorAll(target).forEach(mount);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,127 @@
+"""A fake backend over the three script fixtures, and API clients built around it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.types import Chunk, Document, DocumentMeta, Script
+from service.answer import Answer, ReplyScript
+from service.app import create_app
+from service.cite import Citation
+from service.config import Settings
+from service.retrieve import Filters, Hit, Method
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+FIXTURES = {"en": ("en.txt", "Fixture Report (English)", ()),
+            "zh-hant": ("zh-hant.txt", "測試年報（繁體）", ()),
+            "zh-hans": ("zh-hans.txt", "测试年报（简体）", ("finance",))}
+SCRIPT_OF: dict[str, Script] = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}
+
+
+def paragraphs(doc: Document) -> list[Chunk]:
+    """One chunk per paragraph, with exact offsets and 1-based line numbers."""
+    chunks: list[Chunk] = []
+    for match in re.finditer(r"[^\n](?:.|\n(?!\n))*", doc.text):
+        start, end = match.span()
+        chunks.append(Chunk(
+            chunk_id=f"{doc.doc_id}#{len(chunks)}", doc_id=doc.doc_id, ordinal=len(chunks),
+            script=doc.script, section=("Business", f"Part {len(chunks) + 1}"), page=None,
+            line_start=doc.text.count("\n", 0, start) + 1,
+            line_end=doc.text.count("\n", 0, end) + 1, char_start=start, char_end=end,
+            text=match.group(), clean=match.group().replace("\n", ""), matching=""))
+    return chunks
+
+
+@dataclass
+class FakeBackend:
+    """Answers every question with the first matching paragraph, and records its calls."""
+
+    docs: dict[str, Document]
+    chunks: list[Chunk]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    answerable: bool = True
+    fail_with: Exception | None = None
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        return self.docs
+
+    @property
+    def description(self) -> dict[str, str | int]:
+        return {"index": "fake", "model": "fake", "documents": len(self.docs),
+                "chunks": len(self.chunks)}
+
+    def search(self, query: str, k: int, filters: Filters, method: Method) -> list[Hit]:
+        self.calls.append({"op": "search", "query": query, "k": k, "filters": filters,
+                           "method": method})
+        if self.fail_with:
+            raise self.fail_with
+        allowed = [c for c in self.chunks if self._allowed(c, filters)]
+        return [Hit(c, 1.0 / (rank + 1)) for rank, c in enumerate(allowed[:k])]
+
+    def answer(self, question: str, top_k: int, filters: Filters, reply_script: ReplyScript,
+               history: list[str]) -> Answer:
+        self.calls.append({"op": "answer", "question": question, "top_k": top_k,
+                           "filters": filters, "reply_script": reply_script,
+                           "history": history})
+        if self.fail_with:
+            raise self.fail_with
+        hits = [Hit(c, 1.0 / (rank + 1)) for rank, c in enumerate(
+            [c for c in self.chunks if self._allowed(c, filters)][:top_k])]
+        if not self.answerable or not hits:
+            return Answer(question, "The documents do not say.", False, "en", [], hits)
+        top = hits[0].chunk
+        citation = Citation(
+            n=1, doc_id=top.doc_id, title=self.docs[top.doc_id].meta.title,
+            section=top.section_path, page=top.page, line_start=top.line_start,
+            line_end=top.line_end, char_start=top.char_start, char_end=top.char_end,
+            quote=top.text, chunk_id=top.chunk_id)
+        return Answer(question, f"{top.clean} [1]", True, "original", [citation], hits,
+                      confidence=0.9, timings_ms={"total": 1.5})
+
+    def _allowed(self, chunk: Chunk, filters: Filters) -> bool:
+        meta = self.docs[chunk.doc_id].meta
+        return ((not filters.doc_ids or chunk.doc_id in filters.doc_ids)
+                and (not filters.scripts or chunk.script in filters.scripts)
+                and (filters.groups is None or not meta.groups
+                     or bool(set(meta.groups) & filters.groups)))
+
+
+@pytest.fixture
+def backend(fixtures_dir: Path) -> FakeBackend:
+    docs = {}
+    for doc_id, (name, title, groups) in FIXTURES.items():
+        text = (fixtures_dir / name).read_text(encoding="utf-8")
+        meta = DocumentMeta(doc_id=doc_id, title=title, company="Fixture Co.", year=2023,
+                            doc_type="annual-report", script=SCRIPT_OF[doc_id], groups=groups)
+        docs[doc_id] = Document(meta=meta, source=name, text=text, script=SCRIPT_OF[doc_id])
+    return FakeBackend(docs, [c for d in docs.values() for c in paragraphs(d)])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", max_question_chars=200, max_top_k=20,
+                    max_span_chars=500, max_upload_bytes=4000)
+
+
+@pytest.fixture
+def client(settings: Settings, backend: FakeBackend) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=backend), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def keyed_client(settings: Settings, backend: FakeBackend) -> Iterator[TestClient]:
+    """API keys on: "reader" sees public documents and finance ones, "admin" sees all."""
+    keyed = settings.model_copy(update={"api_keys": "reader-key:finance;public-key:;admin-key:*"})
+    with TestClient(create_app(keyed, engine=backend), raise_server_exceptions=False) as c:
+        yield c
