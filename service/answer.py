@@ -202,27 +202,31 @@ _MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*")
 _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
                         rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|\d{{1,2}} {_MONTH} (?:19|20)\d\d")
 _YEAR = re.compile(r"(?<![\d.])(?:19|20)\d\d(?![\d.])")
-_FITS: dict[Intent, tuple[re.Pattern[str], float]] = {
-    "who": (re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b"), 0.5),
-    "yesno": (re.compile(r"未|没有|并无|无|不|否|已|\b(?:no|not|none|nil|never|zero)\b"), 0.5),
-    "definition": (re.compile(r"指|即|定义|意为|寓意|取自|mean|refer|defined|stand|=|÷|：|:"), 0.6),
-    "list": (re.compile(r"(?:[、，,;；]|和|及|与|\band\b).*(?:[、，,;；]|和|及|与|\band\b)"), 0.5),
-    "what": (re.compile(r"[“”「」『』《》\"]|[a-z]{3,}"), 0.7),
+_FITS: dict[Intent, tuple[re.Pattern[str], re.Pattern[str] | None, float]] = {
+    "who": (re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b"), None, 0.5),
+    "yesno": (re.compile(r"未|没有|并无|无|不|否|已|\b(?:no|not|none|nil|never|zero)\b"), None,
+              0.5),
+    "definition": (re.compile(r"指|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|\bdefined\b|"
+                              r"\bstands? for\b|=|÷"), re.compile(r"：|:"), 0.5),
+    "list": (re.compile(r"(?:[、，,;；]|和|及|与|\band\b).*(?:[、，,;；]|和|及|与|\band\b)"), None,
+             0.5),
+    "what": (re.compile(r"[“”「」『』《》\"]|[a-z]{3,}"), None, 0.7),
 }
 
 
-def intent_fit(intent: Intent, form: str) -> float:
-    """0..1: how well a passage in matching form can answer this kind of question."""
+def intent_fit(intent: Intent, form: str, row: bool = False) -> float:
+    """0..1: how well a passage in matching form (a table row if `row`) can answer this
+    kind of question."""
     if intent == "number":
-        return _figure_fit(form)
+        return 1.0 if row else _figure_fit(form)
     if intent == "date":
         return 1.0 if _FULL_DATE.search(form) else 0.6 if _YEAR.search(form) else 0.0
-    pattern, otherwise = _FITS[intent]
-    return 1.0 if pattern.search(form) else otherwise
+    strong, weak, otherwise = _FITS[intent]
+    return 1.0 if strong.search(form) else 0.8 if weak and weak.search(form) else otherwise
 
 
 def _figure_fit(form: str) -> float:
-    """1.0 for a measured figure (decimal, unit, percent, 3+ digits), 0.6 for a bare count."""
+    """1.0 for a figure with a unit, percent or currency, less for bare numbers."""
     best = 0.5 if _COUNT.search(form) else 0.0
     for match in _NUMBER.finditer(form):
         value, unit = match.group(), _UNIT.match(form, match.end())
@@ -230,7 +234,7 @@ def _figure_fit(form: str) -> float:
             continue  # a list item's number ("1. ...")
         if _YEAR.fullmatch(value) and not unit:
             continue
-        best = max(best, 1.0 if unit or "." in value or len(value) >= 3 else 0.6)
+        best = max(best, 1.0 if unit else 0.8 if "." in value or len(value) >= 3 else 0.6)
     return best
 
 
@@ -278,7 +282,8 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, concepts: lis
         words = latin_words(form)
         got = sum(c.weight * max(c.found_in(form, words), 0.6 * near)
                   for c, near in zip(concepts, around_found, strict=True))
-        coverage, fit = got / total, intent_fit(intent, form)
+        coverage = got / total
+        fit = intent_fit(intent, form, row=header is not None or is_row(own))
         score = coverage * (0.4 + 0.6 * fit) + 0.15 * prior
         if any(_is_number(c.token) and max(c.found_in(form, words), near) < 0.5
                for c, near in zip(concepts, around_found, strict=True)):

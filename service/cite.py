@@ -17,6 +17,7 @@ _LINE = re.compile(r"[^\n]*")
 _MARKUP = re.compile(r"<sup>[^<]{0,8}</sup>|</?[A-Za-z][^<>]{0,40}>|\*\*|^#{1,6}\s+", re.M)
 _YEAR_CELL = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")
 _NUMBER = re.compile(r"\d")
+_FIGURE_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?\s*[%％]?[)）]?$")
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def _cells(line: str) -> list[str]:
 
 
 def is_row(line: str) -> bool:
-    """A table line that carries figures (beyond column years)."""
-    return any(_NUMBER.search(c) and not _YEAR_CELL.match(c) for c in _cells(line)[1:])
+    """A table line with a figure in a cell of its own (column years aside)."""
+    return any(_FIGURE_CELL.match(c) and not _YEAR_CELL.match(c) for c in _cells(line)[1:])
 
 
 def _years_line(line: str) -> bool:

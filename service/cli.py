@@ -230,8 +230,13 @@ def serve(host: Annotated[str | None, typer.Option(
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         err.print(f"[bold yellow]warning:[/] listening on {settings.host} without API keys "
                   "(WENDA_API_KEYS): whoever can reach it can read every document")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    # Our own log lines beside uvicorn's; the root logger is left alone (jieba logs at DEBUG).
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logging.getLogger("wenda").addHandler(handler)
+    logging.getLogger("wenda").setLevel(logging.INFO)
     uvicorn.run(api, host=settings.host, port=settings.port)
+
 
 if __name__ == "__main__":
     app()

@@ -42,6 +42,7 @@ def search_get(
         doc_type: Annotated[list[str] | None, Query(description="repeatable")] = None,
 ) -> SearchResponse:
     """The same search for a portal search box: `GET /v1/search?q=...&k=5`."""
+    queries.check_top_k(k, settings, name="k")  # named as the caller spelled it
     filters = FilterSpec(doc_ids=doc_id or [], companies=company or [], years=year or [],
                          scripts=script or [], doc_types=doc_type or [])
     return queries.search(backend, settings, SearchRequest(query=q, top_k=k, filters=filters),

@@ -40,10 +40,10 @@ def check_question(text: str, settings: Settings, name: str = "question") -> str
     return question
 
 
-def check_top_k(top_k: int, settings: Settings) -> int:
+def check_top_k(top_k: int, settings: Settings, name: str = "top_k") -> int:
     if not 1 <= top_k <= settings.max_top_k:
         raise InvalidRequestError(
-            f"top_k: must be between 1 and {settings.max_top_k}, got {top_k}")
+            f"{name}: must be between 1 and {settings.max_top_k}, got {top_k}")
     return top_k
 
 

@@ -1,0 +1,33 @@
+"""Small stand-ins shared by the fast tests (the real model is tested in its own files)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+
+
+class FakeEmbedder:
+    """Unit vectors from a hash of the text: no model to load, the same vector every run."""
+
+    model_id = "test/hash-embedder"
+    dimension = 8
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay  # seconds per batch, to keep a build busy in crash tests
+        self.embedded = 0
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        time.sleep(self.delay)
+        self.embedded += len(texts)
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:32], dtype=np.uint8)
+                [:self.dimension].astype(np.float32) + 1.0 for t in texts]
+        vectors = np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+    def warm_up(self) -> None:
+        return None

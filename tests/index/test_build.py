@@ -1,0 +1,160 @@
+"""Building the index: incremental embedding, atomic publishing, refusing foreign indexes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbedder
+
+from index.build import BuildOptions, build_index
+from index.corpus import discover
+from index.reader import IndexMismatchError, IndexMissingError, open_index
+from index.store import current_index
+
+MANIFEST = """
+[[documents]]
+id = "business-zh-hant"
+file = "zh-hant.txt"
+title = "商湯業務"
+
+[[documents]]
+id = "business-en"
+file = "en.txt"
+title = "SenseTime Business"
+"""
+EXTRA = """
+[[documents]]
+id = "water-notes"
+file = "water.txt"
+title = "Water notes"
+"""
+WATER = "Water use fell by a tenth in 2023. " * 3 + "\n\nRain water is collected on site.\n"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, fixtures_dir: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name in ("zh-hant.txt", "zh-hans.txt", "en.txt"):
+        shutil.copy(fixtures_dir / name, folder / name)
+    (folder / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
+    return folder
+
+
+def build(corpus: Path, data: Path, embedder: FakeEmbedder, force: bool = False):  # type: ignore[no-untyped-def]
+    return build_index(discover([corpus]), data, embedder,  # type: ignore[arg-type]
+                       BuildOptions(force=force))
+
+
+def test_rebuilding_an_unchanged_corpus_embeds_nothing(tmp_path: Path, corpus: Path) -> None:
+    first = build(corpus, tmp_path / "data", FakeEmbedder())
+    embedder = FakeEmbedder()
+    second = build(corpus, tmp_path / "data", embedder, force=True)
+    assert first.embedded > 0
+    assert (second.embedded, second.reused, embedder.embedded) == (0, first.embedded, 0)
+
+
+def test_adding_a_document_embeds_only_its_chunks(tmp_path: Path, corpus: Path) -> None:
+    first = build(corpus, tmp_path / "data", FakeEmbedder())
+    (corpus / "water.txt").write_text(WATER, encoding="utf-8")
+    with (corpus / "manifest.toml").open("a", encoding="utf-8") as manifest:
+        manifest.write(EXTRA)
+    second = build(corpus, tmp_path / "data", FakeEmbedder())
+    added = next(d for d in second.documents if d.doc_id == "water-notes")
+    assert second.embedded == added.chunks
+    assert second.reused == first.embedded
+
+
+def test_removing_a_document_embeds_nothing_and_drops_its_chunks(tmp_path: Path,
+                                                                  corpus: Path) -> None:
+    build(corpus, tmp_path / "data", FakeEmbedder())
+    (corpus / "manifest.toml").write_text(MANIFEST.split("[[documents]]")[0] + "[[documents]]"
+                                          + MANIFEST.split("[[documents]]")[1], encoding="utf-8")
+    report = build(corpus, tmp_path / "data", FakeEmbedder())
+    assert report.embedded == 0
+    index = open_index(tmp_path / "data", FakeEmbedder.model_id)
+    assert {c.doc_id for c in index.chunks} == {"business-zh-hant"}
+
+
+def test_an_unchanged_corpus_keeps_the_published_build(tmp_path: Path, corpus: Path) -> None:
+    first = build(corpus, tmp_path / "data", FakeEmbedder())
+    second = build(corpus, tmp_path / "data", FakeEmbedder())
+    assert second.up_to_date and second.index_dir == first.index_dir
+
+
+def test_changing_document_metadata_rebuilds(tmp_path: Path, corpus: Path) -> None:
+    build(corpus, tmp_path / "data", FakeEmbedder())
+    manifest = corpus / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        'title = "商湯業務"', 'title = "商湯業務（新）"'), encoding="utf-8")
+    report = build(corpus, tmp_path / "data", FakeEmbedder())
+    assert not report.up_to_date and report.embedded == 0
+
+
+CRASHING_BUILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from fakes import FakeEmbedder
+from index.build import BuildOptions, build_index
+from index.corpus import discover
+build_index(discover([Path(sys.argv[1])]), Path(sys.argv[2]), FakeEmbedder(delay=60),
+            BuildOptions(force=True))
+"""
+
+
+def test_a_build_killed_midway_leaves_the_previous_index_loadable(tmp_path: Path,
+                                                                  corpus: Path) -> None:
+    data = tmp_path / "data"
+    first = build(corpus, data, FakeEmbedder())
+    tests_dir = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", CRASHING_BUILD, str(corpus), str(data),
+                                str(tests_dir)])
+    try:
+        deadline = time.monotonic() + 60
+        while not list((data / "builds").glob("*.partial")) and time.monotonic() < deadline:
+            assert process.poll() is None, "the build ended before it could be killed"
+            time.sleep(0.05)
+        # The build is under way (embedding sleeps); kill it as a crash would.
+        time.sleep(0.5)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert current_index(data) == first.index_dir.resolve()
+    index = open_index(data, FakeEmbedder.model_id)
+    assert len(index.chunks) == sum(d.chunks for d in first.documents)
+
+
+def test_an_index_built_with_another_model_is_refused(tmp_path: Path, corpus: Path) -> None:
+    build(corpus, tmp_path / "data", FakeEmbedder())
+    with pytest.raises(IndexMismatchError, match="built with model 'test/hash-embedder'"):
+        open_index(tmp_path / "data", "another/model")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("normaliser_version", "0", "normaliser version 0"),
+    ("chunker", {"version": "0"}, "chunker version 0"),
+    ("extra", {"tokenizer": "0"}, "keyword tokenizer version 0"),
+])
+def test_an_index_from_another_pipeline_version_is_refused(
+        tmp_path: Path, corpus: Path, field: str, value: object, message: str) -> None:
+    report = build(corpus, tmp_path / "data", FakeEmbedder())
+    path = report.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest[field] = value
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match=message):
+        open_index(tmp_path / "data", FakeEmbedder.model_id)
+
+
+def test_opening_an_empty_data_folder_says_to_build_first(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="wenda index"):
+        open_index(tmp_path / "nothing", FakeEmbedder.model_id)

@@ -1,0 +1,112 @@
+"""Hybrid retrieval with the real embedding model, real FAISS and the real lexicon."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.corpus import discover
+from service.config import Settings
+from service.engine import Engine, build, make_embedder
+from service.retrieve import Filters
+
+MANIFEST = """
+[[documents]]
+id = "business-zh-hant"
+file = "zh-hant.txt"
+title = "商湯業務"
+company = "SenseTime Group Inc."
+year = 2021
+aliases = ["SenseTime", "商湯"]
+
+[[documents]]
+id = "water-notes"
+file = "water.txt"
+title = "Water notes"
+company = "Example Water Ltd."
+year = 2023
+script = "en"
+"""
+WATER = """Water stewardship
+
+Our offices used 12,400 cubic metres of water in 2023, a tenth less than the year before.
+Rain water is collected on site and used for the gardens.
+
+Waste
+
+General waste fell to 80 tonnes after we removed single-use cups from every kitchen.
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path,
+           corpus_dir: Path) -> Engine:
+    root = tmp_path_factory.mktemp("retrieve")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(fixtures_dir / "zh-hant.txt", corpus / "zh-hant.txt")
+    (corpus / "water.txt").write_text(WATER, encoding="utf-8")
+    (corpus / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
+    settings = Settings(data_dir=root / "data", corpus_dir=corpus,
+                        glossary=corpus_dir / "glossary.toml")
+    embedder = make_embedder(settings)
+    build(settings, discover([corpus]), embedder)
+    return Engine.start(settings, embedder)
+
+
+@pytest.mark.parametrize("question", [
+    "商汤累计开发了多少个商业化人工智能模型？",  # Simplified, about a Traditional report
+    "商湯累計開發了多少個商業化人工智能模型？",  # Traditional
+    "How many commercial AI models had SenseTime developed?",  # English
+])
+def test_a_question_in_any_script_finds_the_traditional_passage(engine: Engine,
+                                                                question: str) -> None:
+    hits = engine.retriever.search(question, k=3)
+    assert hits[0].chunk.doc_id == "business-zh-hant"
+    assert "22,000" in hits[0].chunk.text
+
+
+def test_an_english_question_finds_the_english_passage(engine: Engine) -> None:
+    hits = engine.retriever.search("How much water did the offices use in 2023?", k=3)
+    assert hits[0].chunk.doc_id == "water-notes"
+    assert "12,400" in hits[0].chunk.text
+
+
+@pytest.mark.parametrize("method", ["bm25", "dense", "hybrid"])
+def test_every_method_ranks_passages_best_first(engine: Engine, method: str) -> None:
+    hits = engine.retriever.search("商湯的研發人員佔員工總數多少？", k=5, method=method)  # type: ignore[arg-type]
+    assert hits
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (Filters(doc_ids=frozenset({"water-notes"})), {"water-notes"}),
+    (Filters(scripts=frozenset({"zh-Hant"})), {"business-zh-hant"}),
+    (Filters(years=frozenset({2023})), {"water-notes"}),
+    (Filters(companies=frozenset({"SenseTime Group Inc."})), {"business-zh-hant"}),
+])
+def test_filters_apply_before_ranking(engine: Engine, filters: Filters,
+                                      expected: set[str]) -> None:
+    for method in ("bm25", "dense", "hybrid"):
+        hits = engine.retriever.search("商湯 AI models and water use", k=10, filters=filters,
+                                       method=method)  # type: ignore[arg-type]
+        assert hits, method
+        assert {h.chunk.doc_id for h in hits} == expected, method
+
+
+def test_a_filter_that_matches_nothing_returns_no_hits(engine: Engine) -> None:
+    assert engine.retriever.search("water", filters=Filters(doc_ids=frozenset({"nope"}))) == []
+
+
+def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine) -> None:
+    hits = engine.retriever.search("water use", k=10, filters=Filters(groups=frozenset()))
+    # Neither fixture document names groups, so both are public.
+    assert {h.chunk.doc_id for h in hits} >= {"water-notes"}
+
+
+def test_an_english_question_is_expanded_into_chinese_keywords(engine: Engine) -> None:
+    plan = engine.retriever.plan("How many patents does SenseTime hold?")
+    assert plan.script == "en"
+    assert "专利" in plan.translated and "商汤" in plan.translated
