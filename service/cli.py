@@ -240,3 +240,9 @@ def serve(host: Annotated[str | None, typer.Option(
 
 if __name__ == "__main__":
     app()
+
+
+# Registered last so `wenda --help` lists it after the serving commands.
+from eval.cli import eval_command  # noqa: E402
+
+app.command("eval")(eval_command)
