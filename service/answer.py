@@ -7,6 +7,7 @@ import math
 import re
 import time
 import weakref
+from difflib import SequenceMatcher
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,7 +35,11 @@ IDF_CAP = 4.5
 CROSS_LINGUAL = 0.85
 SEARCH_DEPTH = 10
 SECOND_SENTENCE = 0.9
-MISSING_NUMBER = 0.7  # a runner-up within this share of the best score is quoted too
+MISSING_NUMBER = 0.7
+MISSING_NUMBER_CONFIDENCE = 0.5
+PHRASE = 0.0
+LENGTH = 0.0
+CONTEXT_SHARE = 0.6  # credit for a question word found in the passage but not the sentence  # a runner-up within this share of the best score is quoted too
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,8 @@ _COUNT = re.compile(r"[一二两三四五六七八九十百千万]+[个项次名
 _MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*")
 _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
                         rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|\d{{1,2}} {_MONTH} (?:19|20)\d\d")
+_DATE_LABEL = re.compile(rf"^[-–•*#\s]*(?:(?:19|20)\d\d\s*年?\s*(?:\d{{1,2}}\s*月|{_MONTH})?|"
+                         rf"{_MONTH}\s*(?:19|20)\d\d)[\s*]*$", re.I)
 _YEAR = re.compile(r"(?<![\d.])(?:19|20)\d\d(?![\d.])")
 _FITS: dict[Intent, tuple[re.Pattern[str], re.Pattern[str] | None, float]] = {
     "who": (re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b"), None, 0.5),
@@ -245,32 +252,44 @@ class Candidate:
     hit: Hit
     rank: int  # of its passage, 1-based
     span: tuple[int, int]
-    header: tuple[int, int] | None
-    score: float
-    coverage: float
-    fit: float
+    header: tuple[int, int] | None  # a row's column header, or the date line over a list item
+    score: float  # for ranking: coverage with the passage around it, fit, retrieval
+    coverage: float  # weighted share of the question's words in the quoted text itself
+    fit: float  # intent_fit
+    missing_number: bool  # a number in the question (a year, "Scope 3") is not there
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks: its matching form, intent and weighted content words."""
 
-def rank_candidates(retriever: Retriever, hits: list[Hit], concepts: list[Concept],
-                    intent: Intent) -> list[Candidate]:
+    form: str
+    intent: Intent
+    concepts: list[Concept]
+
+
+def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:
+    return Asked(matching_form(question), detect_intent(question),
+                 question_concepts(retriever, plan))
+
+
+def rank_candidates(retriever: Retriever, hits: list[Hit], asked: Asked) -> list[Candidate]:
     """Every sentence and row of the passages, best first."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
     found = [c for rank, hit in enumerate(hits, start=1)
-             for c in _passage_candidates(retriever, hit, rank, concepts, intent, top)]
+             for c in _passage_candidates(retriever, hit, rank, asked, top)]
     return sorted(found, key=lambda c: (-c.score, c.rank, c.span))
 
 
-def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, concepts: list[Concept],
-                        intent: Intent, top: float) -> list[Candidate]:
-    chunk = hit.chunk
+def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
+                        top: float) -> list[Candidate]:
+    chunk, concepts = hit.chunk, asked.concepts
     document = retriever.index.store.documents[chunk.doc_id]
     around = matching_form(f"{document.meta.title} {' '.join(chunk.section)}\n{chunk.context}"
                            f"\n{chunk.clean}")
     around_words = latin_words(around)
-    around_found = [c.found_in(around, around_words) for c in concepts]
+    near = [c.found_in(around, around_words) for c in concepts]
     total = sum(c.weight for c in concepts) or 1.0
-    prior = hit.score / top
     out = []
     for span, header in _units(document, chunk):
         own = document.text[span[0]:span[1]]
@@ -280,29 +299,51 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, concepts: lis
         if _heading(chunk, own) or sum(ch.isalnum() for ch in form) < 4:
             continue
         words = latin_words(form)
-        got = sum(c.weight * max(c.found_in(form, words), 0.6 * near)
-                  for c, near in zip(concepts, around_found, strict=True))
-        coverage = got / total
-        fit = intent_fit(intent, form, row=header is not None or is_row(own))
-        score = coverage * (0.4 + 0.6 * fit) + 0.15 * prior
-        if any(_is_number(c.token) and max(c.found_in(form, words), near) < 0.5
-               for c, near in zip(concepts, around_found, strict=True)):
-            score *= MISSING_NUMBER  # "2020" asked, only 2021-2023 reported: another fact
-        out.append(Candidate(hit, rank, span, header, score, coverage, fit))
+        found = [c.found_in(form, words) for c in concepts]
+        local = sum(c.weight * max(f, CONTEXT_SHARE * n)
+                    for c, f, n in zip(concepts, found, near, strict=True)) / total
+        fit = intent_fit(asked.intent, form, row=header is not None or is_row(own))
+        missing = any(_is_number(c.token) and max(f, n) < 0.5
+                      for c, f, n in zip(concepts, found, near, strict=True))
+        # "2020" asked but only 2021-2023 reported: most likely another fact.
+        score = (local * (0.4 + 0.6 * fit) + 0.15 * hit.score / top) * (
+            MISSING_NUMBER if missing else 1.0)
+        score += PHRASE * _phrase(asked.form, form) - LENGTH * max(0, len(form) - 150) / 300
+        coverage = sum(c.weight * f for c, f in zip(concepts, found, strict=True)) / total
+        out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing))
     return out
+
+
+def _phrase(question: str, form: str) -> float:
+    """0..1: the longest stretch of the question's wording that the text repeats verbatim."""
+    match = SequenceMatcher(None, question, form, autojunk=False).find_longest_match()
+    return min(1.0, max(0, match.size - 2) / 8)
+
+
+def confidence(best: Candidate) -> float:
+    """How much of the question the quoted text itself covers; a missing number halves it."""
+    return best.coverage * (MISSING_NUMBER_CONFIDENCE if best.missing_number else 1.0)
 
 
 def _units(document: Document, chunk: Chunk
            ) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
-    """The chunk's sentences and rows; a row comes with its column header's span."""
-    if chunk.kind != "table":
-        return [(span, None) for span in chunk.sentences]
-    above = context_lines(document.text, chunk)
+    """The chunk's sentences and rows: a row comes with its column header's span, and an
+    item of a dated list ("2023年6月" over "- launched ...") with its date line."""
+    text = document.text
+    above = context_lines(text, chunk) if chunk.kind == "table" else []
     out: list[tuple[tuple[int, int], tuple[int, int] | None]] = []
+    label: tuple[int, int] | None = None
+    since = 0
     for i, span in enumerate(chunk.sentences):
-        row = is_row(document.text[span[0]:span[1]])
-        out.append((span, header_span(document.text, above + list(chunk.sentences[:i]))
-                    if row else None))
+        line = text[span[0]:span[1]]
+        if label and i - since > 4:
+            label = None  # a date line heads the few items below it, not the whole passage
+        if _DATE_LABEL.match(line):
+            label, since = span, i
+        elif chunk.kind == "table" and is_row(line):
+            out.append((span, header_span(text, above + list(chunk.sentences[:i]))))
+        else:
+            out.append((span, label))
     return out
 
 
@@ -325,11 +366,11 @@ def answer_question(retriever: Retriever, question: str, top_k: int = 5,
     plan = retriever.plan(query)
     hits = retriever.search(query, max(top_k, SEARCH_DEPTH), filters)
     searched = time.perf_counter()
-    intent = detect_intent(question)
-    ranked = rank_candidates(retriever, hits, question_concepts(retriever, plan), intent)
+    asked = read_question(retriever, question, plan)
+    ranked = rank_candidates(retriever, hits, asked)
     script = _resolve(reply_script, plan.script)
-    confidence = ranked[0].score if ranked else 0.0
-    if confidence < abstain_below:
+    sure = confidence(ranked[0]) if ranked else 0.0
+    if sure < abstain_below:
         message = NOT_FOUND[script if script in NOT_FOUND else plan.script]
         citations: list[Citation] = []
     else:
@@ -337,8 +378,8 @@ def answer_question(retriever: Retriever, question: str, top_k: int = 5,
         message = "\n".join(readable(c.quote_converted or c.quote) for c in citations)
     done = time.perf_counter()
     return Answer(question, message, bool(citations), script, citations, hits[:top_k],
-                  round(confidence, 4), {"retrieve": (searched - started) * 1000,
-                                         "select": (done - searched) * 1000}, intent)
+                  round(sure, 4), {"retrieve": (searched - started) * 1000,
+                                         "select": (done - searched) * 1000}, asked.intent)
 
 
 def _with_history(retriever: Retriever, question: str, history: list[str] | None) -> str:

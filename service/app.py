@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import metadata
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,9 +27,11 @@ from service.schemas import ErrorResponse
 
 log = logging.getLogger("wenda.api")
 Loader = Callable[[Settings], Backend]
-_ERRORS = {status: {"model": ErrorResponse, "description": description} for status, description in (
-    (400, "malformed JSON"), (401, "missing or wrong API key"), (404, "unknown document"),
-    (422, "invalid request"), (503, "index not loaded"))}
+# Documented on every /v1 route: the shape all of them answer errors in.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description} for status, description in (
+        (400, "malformed JSON"), (401, "missing or wrong API key"), (404, "unknown document"),
+        (422, "invalid request"), (503, "index not loaded"))}
 
 
 def create_app(settings: Settings | None = None, engine: Engine | Backend | None = None,
@@ -59,8 +62,7 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)],
-                   responses=_ERRORS)  # type: ignore[arg-type]
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)], responses=_ERRORS)
     for router in (ask.router, documents.router, chat.router):
         v1.include_router(router)
     app.include_router(v1)

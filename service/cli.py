@@ -141,25 +141,27 @@ def ask(question: str,
         json_out: Annotated[bool, typer.Option("--json", help="print the /v1/ask JSON")] = False,
         data_dir: DataDir = None) -> None:
     """Answer a question with citations: document, section, lines and the quoted text."""
+    from pydantic import ValidationError
+
     from service.api import queries
     from service.api.backend import load_backend
-    from service.errors import WendaError
+    from service.errors import WendaError, translate_validation
     from service.schemas import AskRequest
 
     settings = _settings(data_dir)
-    if reply_script not in REPLY_SCRIPTS:
-        raise fail(f"unknown reply script {reply_script!r} (use {', '.join(REPLY_SCRIPTS)})")
-    try:  # checked before the slow model load, so a bad question fails at once
+    try:  # the API's checks, before the slow model load, so a bad question fails at once
+        request = AskRequest.model_validate(
+            {"question": question, "top_k": top_k, "reply_script": reply_script})
         queries.check_question(question, settings)
         queries.check_top_k(top_k, settings)
+    except ValidationError as exc:
+        raise fail(translate_validation(exc.errors()).message) from exc
     except WendaError as exc:
         raise fail(exc.message) from exc
     try:
         backend = load_backend(settings)
     except (IndexMissingError, IndexMismatchError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    request = AskRequest(question=question, top_k=top_k,
-                         reply_script=reply_script)  # type: ignore[arg-type]
     try:
         result = queries.ask(backend, settings, request)
     except WendaError as exc:
@@ -168,9 +170,6 @@ def ask(question: str,
         typer.echo(result.model_dump_json(indent=2))
     else:
         print_answer(result)
-
-
-REPLY_SCRIPTS = ("auto", "original", "zh-Hant", "zh-Hans")
 
 
 def print_answer(result: AskResponse) -> None:

@@ -1,5 +1,6 @@
 """Where the tests find the vendored corpus and their own small fixture files."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,18 @@ def corpus_dir() -> Path:
 def fixtures_dir() -> Path:
     """tests/data: a few paragraphs per script (zh-hant.txt, zh-hans.txt, en.txt)."""
     return TESTS / "data"
+
+
+@pytest.fixture(scope="session")
+def full_corpus_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path):  # type: ignore[no-untyped-def]
+    """Settings for an index of the whole bundled corpus, built once per test session with
+    the real embedding model (about a minute on two cores)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from index.corpus import discover
+    from service.config import Settings
+    from service.engine import build, make_embedder
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("full") / "data", corpus_dir=corpus_dir,
+                        glossary=corpus_dir / "glossary.toml")
+    build(settings, discover([corpus_dir]), make_embedder(settings))
+    return settings

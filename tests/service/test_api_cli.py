@@ -65,7 +65,7 @@ def test_ask_shows_an_abstention(loads: list[Settings], backend: FakeBackend) ->
     (["ask", "   "], "question is empty"),
     (["ask", "問" * 201], "the limit is 200"),
     (["ask", "AI?", "--top-k", "21"], "top_k: must be between 1 and 20"),
-    (["ask", "AI?", "--reply-script", "latin"], "unknown reply script 'latin'"),
+    (["ask", "AI?", "--reply-script", "latin"], "reply_script: Input should be 'original'"),
 ])
 def test_ask_rejects_bad_input_with_exit_2_before_loading_anything(
         loads: list[Settings], args: list[str], message: str) -> None:
