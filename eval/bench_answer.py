@@ -87,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     engine = Engine.start(Settings())
     outcomes = run(engine, load_questions(), args.top_k)
-    sweep = sorted({round(x / 100, 2) for x in range(20, 71, 5)} | {ABSTAIN_BELOW})
+    sweep = sorted({round(x / 1000, 3) for x in range(100, 451, 25)} | {ABSTAIN_BELOW})
     print(report(outcomes, ABSTAIN_BELOW, sweep))
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as out:

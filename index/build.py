@@ -100,10 +100,10 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     progress("chunk", len(chunks), len(chunks))
     timer.lap("chunk")
 
+    build_dir = new_build_dir(data_dir)  # invisible to readers until published
     vectors, embedded = _vectors(chunks, embedder, previous, progress)
     timer.lap("embed")
 
-    build_dir = new_build_dir(data_dir)
     np.save(build_dir / VECTORS, vectors)
     (build_dir / VECTOR_KEYS).write_text(json.dumps(
         [_vector_key(embedder.model_id, embedding_text(c)) for c in chunks]), encoding="utf-8")
@@ -141,7 +141,8 @@ def _manifest(hashes: dict[str, str], options: BuildOptions, embedder: Embedder,
         normaliser_version=NORMALISER_VERSION, chunker=options.chunking.describe(),
         corpus_hash=corpus_hash(hashes), documents=hashes, model=embedder.model_id,
         dimension=embedder.dimension, dense_index=options.dense_kind,
-        extra={"metadata": metadata, "tokenizer": TOKENIZER_VERSION, "keyword_words": hashlib.sha256(
+        extra={"metadata": metadata, "tokenizer": TOKENIZER_VERSION,
+               "keyword_words": hashlib.sha256(
             "\n".join(sorted(options.extra_words)).encode()).hexdigest()[:16]},
     )
 

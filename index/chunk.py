@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 from index.layout import BULLET, Layout, Line, analyse, clean_title, is_table_row
 from index.normalise import ends_sentence, matching_form, repair_wraps
@@ -62,7 +63,8 @@ def text_size(text: str) -> float:
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "inc", "co", "ltd", "corp", "no", "vs",
                   "etc", "e.g", "i.e", "fig", "approx", "st", "jan", "feb", "mar", "apr", "jun",
                   "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "hk", "p", "pp"}
-_SENTENCE_END = re.compile(r"[。！？；]+[”」』）)]*|[.!?]+[”\"')]*(?=\s+[A-Z0-9“\"(\u4e00-\u9fff])|\n")
+_SENTENCE_END = re.compile(
+    r"[。！？；]+[”」』）)]*|[.!?]+[”\"')]*(?=\s+[A-Z0-9“\"(\u4e00-\u9fff])|\n")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -250,7 +252,6 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
             if unit.strong or size >= settings.minimum or (
                     current and current[-1].kind in ("row", "header")):
                 flush(carry=False)
-            current = [u for u in current if u.kind != "sentence"] if not current else current
             current.append(unit)
             header = []
             continue
@@ -283,7 +284,7 @@ def _make_chunk(doc: Document, layout: Layout, line_starts: list[int], ordinal: 
     content = f"{context}\0{text}"
     seen[content] += 1
     digest = hashlib.sha1(f"{doc.doc_id}\0{seen[content]}\0{content}".encode())
-    kind = "table" if any(u.kind == "row" for u in units) else "text"
+    kind: Literal["text", "table"] = "table" if any(u.kind == "row" for u in units) else "text"
     return Chunk(
         chunk_id=digest.hexdigest()[:16], doc_id=doc.doc_id, ordinal=ordinal,
         script=detect_script(clean, default=doc.script), section=section, page=page,

@@ -25,8 +25,9 @@ def build_dense(vectors: np.ndarray, ids: np.ndarray, kind: IndexKind = "auto") 
         raise ValueError(f"vectors {vectors.shape} and ids {ids.shape} do not match")
     dimension = vectors.shape[1]
     if choose_kind(kind, len(vectors)) == "hnsw":
-        inner: faiss.Index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efSearch = 128
+        hnsw = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efSearch = 128
+        inner: faiss.Index = hnsw
     else:
         inner = faiss.IndexFlatIP(dimension)
     index = faiss.IndexIDMap2(inner)
@@ -57,7 +58,7 @@ def search_dense(index: faiss.Index, query: np.ndarray, k: int,
     if allowed is not None:
         if len(allowed) == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(  # type: ignore[call-arg]
             np.ascontiguousarray(allowed, dtype=np.int64)))
     scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
                                k, params=params)

@@ -6,16 +6,23 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index.script import is_cjk
 
-TOKENIZER_VERSION = "2"  # bump when tokens change: the index must be rebuilt
+TOKENIZER_VERSION = "3"  # bump when tokens change: the index must be rebuilt
 
 # Function words that carry no topic; the matching form is Simplified, so these are too.
-_STOP_ZH = set(["的", "了", "和", "与", "及", "或", "是", "在", "为", "于", "对", "由", "将", "把", "被", "之", "其", "等", "也", "并", "而", "个", "中", "上", "下", "有", "我们", "什么", "多少", "哪些", "哪个", "哪", "吗", "呢", "啊", "吧", "是否", "怎么", "如何", "几", "请问", "请", "告诉", "一下", "这", "那", "该"])
-_STOP_EN = set(["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "as", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "how", "many", "much", "is", "it", "its", "this", "that", "these", "those", "their", "there", "they", "them", "his", "her", "he", "she", "we", "our", "you", "your", "i", "me", "my", "not", "no", "than", "then", "so", "such", "can", "could", "would", "should", "will", "shall", "may", "might", "has", "have", "had", "about", "into", "over", "under", "per", "any", "all", "each", "please", "tell", "give", "show", "list", "did", "does", "according", "report", "company", "group"])
+_STOP_ZH = set("""的 了 和 与 及 或 是 在 为 于 对 由 将 把 被 之 其 等 也 并 而 个 中 上 下 有 我们
+什么 多少 哪些 哪个 哪 吗 呢 啊 吧 是否 怎么 如何 几 请问 请 告诉 一下 这 那 该 哪一年 哪年 何时
+什么时候 时候 谁 是谁""".split())
+_STOP_EN = set("""a an the of to in on at for from by with and or as is are was were be been
+being do does did what which who whom whose when where how many much it its this that these
+those their there they them his her he she we our you your i me my not no than then so such
+can could would should will shall may might has have had about into over under per any all
+each please tell give show list according report company group s""".split())
 _LATIN = re.compile(r"[a-z0-9]+(?:[.][0-9]+)?%?|[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
@@ -34,7 +41,7 @@ class KeywordTokenizer:
 
     def __init__(self, extra_words: Iterable[str] = ()) -> None:
         self.extra_words = sorted(set(extra_words))
-        self._jieba: object | None = None
+        self._jieba: Any = None  # jieba.Tokenizer, untyped
 
     def warm_up(self) -> None:
         import jieba
@@ -53,7 +60,7 @@ class KeywordTokenizer:
         position = 0
         for run in _CJK_RUN.finditer(matching):
             out.extend(self._latin(matching[position:run.start()]))
-            out.extend(t for t in self._jieba.cut_for_search(run.group())  # type: ignore[attr-defined]
+            out.extend(t for t in self._jieba.cut_for_search(run.group())
                        if t not in _STOP_ZH and any(is_cjk(ch) for ch in t))
             position = run.end()
         out.extend(self._latin(matching[position:]))
@@ -91,7 +98,7 @@ class KeywordIndex:
 
     @property
     def vocabulary(self) -> dict[str, int]:
-        return self._model.vocab_dict  # type: ignore[attr-defined, no-any-return]
+        return self._model.vocab_dict  # type: ignore[attr-defined]
 
     def scores(self, weighted: dict[str, float], size: int,
                mask: np.ndarray | None = None) -> np.ndarray:

@@ -19,7 +19,8 @@ _TOC_TAB = re.compile(r"^(.+?)\t+(\d{1,3})$")
 _SECTION_NUMBER = re.compile(r"^\d{1,2}(\.\d{1,2})+\s*")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
 _NUMERIC_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?%?[)）]?$")
-BULLET = re.compile(r"^(•|·|-\s|\*\s|◊|(\(|（)[0-9a-zA-Z一二三四五六七八九十ivx]{1,4}(\)|）)|\d{1,2}[.、](?![\d.])\s?)")
+BULLET = re.compile(r"^(•|·|-\s|\*\s|◊|(\(|（)[0-9a-zA-Z一二三四五六七八九十ivx]{1,4}(\)|）)"
+                    r"|\d{1,2}[.、](?![\d.])\s?)")
 _MARKUP = re.compile(r"\*\*|<[^>]{1,40}>|^#+\s*")
 PAGE_SPAN_LINES = 60  # a page marker only vouches for this many lines above it
 

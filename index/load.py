@@ -102,7 +102,8 @@ def _plausibility(text: str) -> float:
     good = 0
     for ch in text:
         code = ord(ch)
-        if code < 128 or 0x4E00 <= code <= 0x9FFF or 0x3000 <= code <= 0x303F or 0xFF00 <= code <= 0xFFEF:
+        if (code < 128 or 0x4E00 <= code <= 0x9FFF or 0x3000 <= code <= 0x303F
+                or 0xFF00 <= code <= 0xFFEF):
             good += 1
     return good / len(text)
 

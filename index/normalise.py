@@ -77,7 +77,10 @@ def rewrite(source: Mapped, pattern: re.Pattern[str],
         if new and i < j:
             out.add(new, source.starts[i], max(source.ends[i:j]))
         elif new:
-            anchor = source.starts[i] if i < len(source.text) else (source.ends[-1] if source.ends else 0)
+            if i < len(source.text):
+                anchor = source.starts[i]
+            else:
+                anchor = source.ends[-1] if source.ends else 0
             out.add(new, anchor, anchor)
         last = j
     out.copy(source, last, len(source.text))

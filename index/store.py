@@ -29,7 +29,8 @@ _SCHEMA = """
 CREATE TABLE documents (
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, title_en TEXT,
     company TEXT, year INTEGER, doc_type TEXT, script TEXT NOT NULL, parallel TEXT,
-    groups_json TEXT NOT NULL, aliases_json TEXT NOT NULL, page_starts_json TEXT NOT NULL, sha256 TEXT NOT NULL,
+    groups_json TEXT NOT NULL, aliases_json TEXT NOT NULL, page_starts_json TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
     text TEXT NOT NULL
 );
 CREATE TABLE chunks (
@@ -140,7 +141,8 @@ def write_chunk_store(path: Path, documents: Iterable[tuple[Document, str]],
                 [(d.doc_id, d.source, d.meta.title, d.meta.title_en, d.meta.company,
                   d.meta.year, d.meta.doc_type, d.script, d.meta.parallel,
                   json.dumps(list(d.meta.groups)),
-                  json.dumps(list(d.meta.aliases), ensure_ascii=False), json.dumps(list(d.page_starts)), sha, d.text)
+                  json.dumps(list(d.meta.aliases), ensure_ascii=False),
+                  json.dumps(list(d.page_starts)), sha, d.text)
                  for d, sha in documents])
             con.executemany(
                 "INSERT INTO chunks (chunk_id, doc_id, ordinal, script, section_json, page,"

@@ -13,7 +13,7 @@ def check_script(value: str) -> Script:
     """Return `value` as a Script, or raise naming the bad value."""
     if value not in SCRIPTS:
         raise ValueError(f"unknown script {value!r}: expected one of {', '.join(SCRIPTS)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Citations: exact, checkable pointers from an answer back into the original documents."""
+"""Citations: exact, checkable pointers from an answer back into the original documents,
+and the quotable pieces of a passage (sentences, and table rows with their header)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from index.types import Chunk, Document
 # Plain OpenCC character/phrase conversion, not the regional variants (s2twp, s2hk):
 # those also swap vocabulary, which would put words in a quote that the filing never used.
 _CONVERSIONS = {("zh-Hant", "zh-Hans"): "t2s", ("zh-Hans", "zh-Hant"): "s2t"}
-_LINE = re.compile(r"[^\n]*")
 _MARKUP = re.compile(r"<sup>[^<]{0,8}</sup>|</?[A-Za-z][^<>]{0,40}>|\*\*|^#{1,6}\s+", re.M)
 _YEAR_CELL = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")
-_NUMBER = re.compile(r"\d")
 _FIGURE_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?\s*[%％]?[)）]?$")
+_DIGIT = re.compile(r"\d")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+# A line that only dates the items below it: "2023 June", "- 2025 年 7 月**", "2023年6月".
+_DATE_LABEL = re.compile(rf"^[-–•*#\s]*(?:(?:19|20)\d\d\s*年?\s*(?:\d{{1,2}}\s*月|{_MONTH})?|"
+                         rf"{_MONTH}\s*(?:19|20)\d\d)[\s*]*$", re.I)
+LABEL_REACH = 4  # a date line heads this many items below it, not the whole passage
+
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class Citation:
 
 
 def conversion(document_script: str, reply_script: str) -> str | None:
-    """The OpenCC configuration that renders a document's Chinese in the reply script."""
+    """The OpenCC configuration that renders a passage's Chinese in the reply script."""
     return _CONVERSIONS.get((document_script, reply_script))
 
 
@@ -47,7 +54,7 @@ def convert(text: str, config: str | None) -> str:
     return converter(config).convert(text) if config else text
 
 
-def cite(n: int, document: Document, chunk: Chunk, span: tuple[int, int],
+def cite(n: int, document: Document, chunk: Chunk, span: Span,
          config: str | None = None) -> Citation:
     """A citation of `document.text[span]`, found in `chunk`, converted with `config`."""
     start, end = span
@@ -76,16 +83,47 @@ def page_at(document: Document, chunk: Chunk, offset: int) -> int | None:
 
 
 def readable(text: str) -> str:
-    """A quote as people read it: hard wraps joined, table cells split by " | ", markup
-    dropped. Only layout changes; every word is the document's."""
-    lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if m.end() > m.start()]
-    if len(lines) > 1 and "\t" not in text:
-        text = repair_wraps(text, lines).text
-    text = re.sub(r"[ \u3000]*\t+[ \u3000]*", " | ", text)
-    return _MARKUP.sub("", text).strip()
+    """A quote as people read it: hard wraps joined (table lines kept apart, their cells
+    split by " | "), markup dropped. Only the layout changes; every word is the document's."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) > 1 and not any(_table_line(line) for line in lines):
+        spans, position = [], 0
+        for raw in text.split("\n"):
+            spans.append((position, position + len(raw)))
+            position += len(raw) + 1
+        lines = [repair_wraps(text, spans).text]
+    joined = "\n".join(re.sub(r"[ \u3000]*\t+[ \u3000]*", " | ", line) for line in lines)
+    return _MARKUP.sub("", joined).strip()
 
 
-# ---- table headers -------------------------------------------------------------------
+def _table_line(line: str) -> bool:
+    return "\t" in line or is_row(line) or _header_like(line) or bool(_DATE_LABEL.match(line))
+
+
+# ---- what can be quoted ----------------------------------------------------------------
+
+def quotable(document: Document, chunk: Chunk) -> list[tuple[Span, Span | None]]:
+    """The chunk's sentences and rows, each with what must be quoted along with it: a row's
+    column header, or the date line over an item of a dated list."""
+    text = document.text
+    above = context_lines(text, chunk) if chunk.kind == "table" else []
+    out: list[tuple[Span, Span | None]] = []
+    label: Span | None = None
+    since = 0
+    for i, span in enumerate(chunk.sentences):
+        line = text[span[0]:span[1]]
+        if label and i - since > LABEL_REACH:
+            label = None
+        if _DATE_LABEL.match(line):
+            label, since = span, i
+        elif readable(line) in chunk.section:
+            continue  # a heading names the topic, it does not answer anything
+        elif chunk.kind == "table" and is_row(line):
+            out.append((span, header_span(text, above + list(chunk.sentences[:i]))))
+        else:
+            out.append((span, label))
+    return out
+
 
 def _cells(line: str) -> list[str]:
     parts = line.split("\t") if "\t" in line else line.split()
@@ -98,22 +136,24 @@ def is_row(line: str) -> bool:
 
 
 def _years_line(line: str) -> bool:
+    """Column years, after a row label or not: "2023年 2022年", "Item FY2023 FY2022"."""
     cells = _cells(line)
-    return bool(cells) and all(_YEAR_CELL.match(c) for c in cells)
+    labels = cells[1:] if len(cells) > 2 and not _YEAR_CELL.match(cells[0]) else cells
+    return bool(labels) and all(_YEAR_CELL.match(c) for c in labels)
 
 
 def _header_like(line: str) -> bool:
     """Column labels: tab-separated cells without figures, a row of years, or repeated
-    unit cells ("人民幣千元 人民幣千元")."""
+    unit cells ("人民幣千元 人民幣千元", "Unit RMB'000 RMB'000")."""
     cells = _cells(line)
     if _years_line(line):
         return True
-    if len(cells) < 2 or is_row(line) or _NUMBER.search(cells[0]):
+    if len(cells) < 2 or is_row(line) or _DIGIT.search(cells[0]):
         return False
-    return "\t" in line or len(set(cells)) == 1
+    return "\t" in line or len(set(cells)) == 1 or (len(cells) > 2 and len(set(cells[1:])) == 1)
 
 
-def header_span(text: str, lines: list[tuple[int, int]]) -> tuple[int, int] | None:
+def header_span(text: str, lines: list[Span]) -> Span | None:
     """The column header of the row after `lines` (the table lines above it, nearest last):
     the nearest header-like line, with a line of years right above it; None if none."""
     for i in range(len(lines) - 1, -1, -1):
@@ -121,28 +161,28 @@ def header_span(text: str, lines: list[tuple[int, int]]) -> tuple[int, int] | No
         if _header_like(line):
             top = i - 1 if i > 0 and _years_line(text[lines[i - 1][0]:lines[i - 1][1]]) else i
             return lines[top][0], lines[i][1]
-        if not is_row(line) and len(_cells(line)) > 1:
-            return None  # prose or another kind of line: this is not one table
+        if not is_row(line) and len(_cells(line)) > 1 and "\t" not in line:
+            return None  # prose: the table ended above this row
     return None
 
 
-def context_lines(text: str, chunk: Chunk, reach: int = 4000) -> list[tuple[int, int]]:
+def context_lines(text: str, chunk: Chunk, reach: int = 4000) -> list[Span]:
     """Where the chunk's repeated table header (`chunk.context`) stands in the document:
     the nearest earlier lines whose cells read the same, as (start, end) spans."""
     if not chunk.context:
         return []
-    found: list[tuple[int, int]] = []
-    position = chunk.char_start
+    found: list[Span] = []
+    end = chunk.char_start
+    floor = max(0, chunk.char_start - reach)
     for wanted in reversed(chunk.context.split("\n")):
         target = _cells(wanted.replace(" | ", "\t"))
-        floor = max(0, chunk.char_start - reach)
-        while position > floor:
-            start = text.rfind("\n", floor, position - 1) + 1
-            end = text.find("\n", start, position)
-            end = position if end < 0 else end
-            position = start
-            if _cells(text[start:end]) == target:
-                found.append((start + len(text[start:end]) - len(text[start:end].lstrip()),
-                              start + len(text[start:end].rstrip())))
+        while end > floor:
+            start = text.rfind("\n", floor, end - 1) + 1
+            line_end = text.find("\n", start, end)
+            line = text[start:end if line_end < 0 else line_end]
+            end = start
+            if _cells(line) == target:
+                lead = len(line) - len(line.lstrip())
+                found.append((start + lead, start + len(line.rstrip())))
                 break
     return sorted(found)

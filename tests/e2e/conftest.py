@@ -84,6 +84,13 @@ def base_url(settings: Settings) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def unready_url(tmp_path: Path) -> Iterator[str]:
+    """A second service over an empty data folder: it starts, but has no index to serve."""
+    with serving(create_app(e2e_settings(tmp_path / "empty"))) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def http(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=120) as client:

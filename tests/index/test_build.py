@@ -105,7 +105,15 @@ sys.path.insert(0, sys.argv[3])
 from fakes import FakeEmbedder
 from index.build import BuildOptions, build_index
 from index.corpus import discover
-build_index(discover([Path(sys.argv[1])]), Path(sys.argv[2]), FakeEmbedder(delay=60),
+
+class SlowEmbedder(FakeEmbedder):
+    model_id = "test/slow-embedder"  # nothing to reuse: every passage is embedded again
+
+    def embed_passages(self, texts):
+        Path(sys.argv[2], "embedding-started").touch()
+        return super().embed_passages(texts)
+
+build_index(discover([Path(sys.argv[1])]), Path(sys.argv[2]), SlowEmbedder(delay=60),
             BuildOptions(force=True))
 """
 
@@ -119,18 +127,19 @@ def test_a_build_killed_midway_leaves_the_previous_index_loadable(tmp_path: Path
                                 str(tests_dir)])
     try:
         deadline = time.monotonic() + 60
-        while not list((data / "builds").glob("*.partial")) and time.monotonic() < deadline:
+        while not (data / "embedding-started").exists() and time.monotonic() < deadline:
             assert process.poll() is None, "the build ended before it could be killed"
             time.sleep(0.05)
-        # The build is under way (embedding sleeps); kill it as a crash would.
-        time.sleep(0.5)
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(signal.SIGKILL)  # mid-embedding, its build folder half written
     finally:
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    assert list((data / "builds").glob("*.partial")), "the killed build left no trace"
     assert current_index(data) == first.index_dir.resolve()
     index = open_index(data, FakeEmbedder.model_id)
     assert len(index.chunks) == sum(d.chunks for d in first.documents)
+    second = build(corpus, data, FakeEmbedder(), force=True)  # and the next build succeeds
+    assert current_index(data) == second.index_dir.resolve()
 
 
 def test_an_index_built_with_another_model_is_refused(tmp_path: Path, corpus: Path) -> None:
