@@ -35,6 +35,7 @@ NOT_FOUND = {
 }
 SEARCH_DEPTH = 10  # passages mined for sentences (only top_k are returned as `passages`)
 IDF_CAP = 4.5  # a word the corpus never uses weighs as much as a rare one, not more
+MIN_PASSAGES = 20  # rarity is measured within a language only when it has this many
 CROSS_LINGUAL = 0.85  # a dictionary translation is weaker evidence than the word itself
 CONTEXT_SHARE = 0.6  # credit for a question word found in the passage but not the sentence
 MISSING_NUMBER = 0.7  # "2020" asked, only 2021-2023 reported: most likely another fact
@@ -98,7 +99,8 @@ def _asking(token: str) -> bool:
 
 
 def _is_number(token: str) -> bool:
-    return token.isdigit() or token in _NUMERALS
+    """A year or a small number the answer must repeat ("2020", "Scope 3"); not "000"."""
+    return (token.isdigit() and not token.startswith("0")) or token in _NUMERALS
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ class _Rarity:
     def idf(self, token: str) -> float:
         if token not in self.known:
             mask = self.masks["all" if token.isdigit() else "en" if token.isascii() else "zh"]
+            if mask.sum() < MIN_PASSAGES:  # (almost) no passages in that language
+                mask = self.masks["all"]
             frequency = (self.keyword.scores({token: 1.0}, len(mask), mask) > 0).sum()
             self.known[token] = min(IDF_CAP, math.log((mask.sum() + 1) / (frequency + 0.5)))
         return self.known[token]
@@ -258,6 +262,7 @@ class Candidate:
     coverage: float  # weighted share of the question's words in the quoted text itself
     fit: float  # intent_fit
     missing_number: bool  # a number of the question (a year, "Scope 3") is not there
+    form: str = ""  # matching form of the quoted text (header included)
 
 
 def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:
@@ -298,7 +303,7 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
         score = (local * (0.4 + 0.6 * fit) + 0.15 * hit.score / top) * (
             MISSING_NUMBER if missing else 1.0)
         coverage = sum(c.weight * f for c, f, _ in pairs) / total
-        out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing))
+        out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing, form))
     return out
 
 
@@ -379,9 +384,11 @@ def _with_history(retriever: Retriever, question: str, history: list[str] | None
 
 
 def choose(ranked: list[Candidate]) -> list[Candidate]:
-    """The best candidate, and the runner-up when it scores nearly as well."""
-    return [c for i, c in enumerate(ranked[:2])
-            if i == 0 or c.score >= SECOND_SENTENCE * ranked[0].score]
+    """The best candidate, and the runner-up when it scores nearly as well (and does not
+    repeat it: the same row often stands in two statements)."""
+    best = ranked[:1]
+    others = [c for c in ranked[1:] if c.form != ranked[0].form][:1]
+    return best + [c for c in others if c.score >= SECOND_SENTENCE * ranked[0].score]
 
 
 def quote(retriever: Retriever, chosen: list[Candidate], script: str) -> list[Citation]:
