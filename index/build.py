@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,7 +17,6 @@ from index.align import align_parallel
 from index.chunk import ChunkSettings, chunk_document
 from index.corpus import SourceFile
 from index.dense import IndexKind, build_dense, choose_kind, save_dense
-from index.embed import Embedder
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer
 from index.load import load_document
 from index.normalise import NORMALISER_VERSION, dense_form, matching_form
@@ -28,6 +28,9 @@ from index.store import (
     write_chunk_store,
 )
 from index.types import Chunk, Document
+
+if TYPE_CHECKING:  # the model stack is heavy; building only needs its interface
+    from index.embed import Embedder
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 VECTORS = "vectors.npy"

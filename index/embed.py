@@ -17,7 +17,9 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modality_types import PairInput, SingleInput
 from sentence_transformers.base.modules import InputModule
 
-DEFAULT_MODEL = "wenda/use-multilingual-v3"
+from index.types import DEFAULT_MODEL
+
+__all__ = ["DEFAULT_MODEL", "Embedder", "UseEncoder", "ensure_use_model_dir"]
 USE_DIMENSION = 512
 _USE_DIR = Path("models") / "use-multilingual-v3"  # under the data folder
 # Prompt names a model may use for the passage side, most specific first (e5 says "passage").

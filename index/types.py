@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+# The offline default embedding model (see index/embed.py); kept here so that reading
+# settings does not import torch.
+DEFAULT_MODEL = "wenda/use-multilingual-v3"
+
 Script = Literal["zh-Hant", "zh-Hans", "en"]
 SCRIPTS: tuple[Script, ...] = get_args(Script)
 

@@ -198,7 +198,10 @@ _NUMBER = re.compile(r"(?<![a-z\d.])(?<![a-z]-)\d+(?:\.\d+)?")  # not "a2.2", "g
 _UNIT = re.compile(r" ?(?:%|‰|亿|万|千|百|元|人|名|吨|兆瓦|千瓦|小时|天|个|家|项|件|辆|倍|篇|所|"
                    r"路|门|次|位|美元|港元|mwh|kwh|gw|mw|tonnes?|hours?|million|billion|"
                    r"thousand|times|days|employees|people|per ?cent)")
-_COUNT = re.compile(r"[一二两三四五六七八九十百千万]+[个项次名家件位辆倍]")
+_COUNT = re.compile(r"[一二两三四五六七八九十百千万]+[个项次名家件位辆倍]|\b(?:one|two|three|four|"
+                    r"five|six|seven|eight|nine|ten|twice|half|dozen)\b")
+_SHARE = re.compile(r"[一二三四五六七八九十百千]+分之[一二三四五六七八九十百千]+|"
+                    r"\b(?:a|one|two) (?:half|third|quarter)s?\b|\bthirds\b")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
                         rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|"
@@ -229,8 +232,9 @@ def intent_fit(intent: Intent, form: str, row: bool = False) -> float:
 
 
 def _figure_fit(form: str) -> float:
-    """1.0 for a figure with a unit, percent or currency; less for bare numbers."""
-    best = 0.5 if _COUNT.search(form) else 0.0
+    """1.0 for a figure with a unit, percent or currency, or a share in words ("三分之二");
+    less for bare numbers and counts in words."""
+    best = 1.0 if _SHARE.search(form) else 0.5 if _COUNT.search(form) else 0.0
     for match in _NUMBER.finditer(form):
         value, unit = match.group(), _UNIT.match(form, match.end())
         if match.start() == 0 and form[match.end():match.end() + 1] == ".":
@@ -262,7 +266,7 @@ class Candidate:
     coverage: float  # weighted share of the question's words in the quoted text itself
     fit: float  # intent_fit
     missing_number: bool  # a number of the question (a year, "Scope 3") is not there
-    form: str = ""  # matching form of the quoted text (header included)
+    text: str = ""  # the quoted text (without its header)
 
 
 def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:
@@ -303,7 +307,7 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
         score = (local * (0.4 + 0.6 * fit) + 0.15 * hit.score / top) * (
             MISSING_NUMBER if missing else 1.0)
         coverage = sum(c.weight * f for c, f, _ in pairs) / total
-        out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing, form))
+        out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing, own))
     return out
 
 
@@ -327,13 +331,13 @@ def answer_question(retriever: Retriever, question: str, top_k: int = 5,
     them as [n]; if it fails, the extractive answer stands.
     """
     started = time.perf_counter()
-    asked_in = detect_script(question, default="zh-Hans")
-    script = _resolve(reply_script, asked_in)
     query = _with_history(retriever, question, history)
+    asked_in = detect_script(question, default=detect_script(query, default="zh-Hans"))
+    script = _resolve(reply_script, asked_in)
     plan = retriever.plan(query)
     hits = retriever.search(query, max(top_k, SEARCH_DEPTH), filters)
     searched = time.perf_counter()
-    ranked = rank_candidates(retriever, hits, asked := read_question(retriever, question, plan))
+    ranked = rank_candidates(retriever, hits, asked := read_question(retriever, query, plan))
     sure = confidence(ranked[0]) if ranked else 0.0
     citations = quote(retriever, choose(ranked), script) if sure >= abstain_below else []
     if citations:
@@ -375,19 +379,25 @@ def _resolve(reply_script: str, asked_in: Script) -> str:
 
 
 def _with_history(retriever: Retriever, question: str, history: list[str] | None) -> str:
-    """A follow-up with fewer than two content words ("and in 2022?", "那2022年呢？")
-    borrows the topic of the previous question."""
+    """A follow-up with fewer than two content words ("And in 2022?", "那2022年呢？")
+    borrows the previous question, whose years give way to the follow-up's own."""
     if not history:
         return question
-    words = [t for t in retriever.plan(question).tokens if not _asking(t)]
-    return question if len(words) >= 2 else f"{history[-1]} {question}"
+    words = [t for t in retriever.plan(question).tokens
+             if not _asking(t) and not t.isdigit() and (t.isascii() or len(t) > 1)]
+    if len(words) >= 2:
+        return question
+    previous = history[-1]
+    if _YEAR.search(question):
+        previous = _YEAR.sub("", previous)
+    return f"{previous} {question}"
 
 
 def choose(ranked: list[Candidate]) -> list[Candidate]:
     """The best candidate, and the runner-up when it scores nearly as well (and does not
     repeat it: the same row often stands in two statements)."""
     best = ranked[:1]
-    others = [c for c in ranked[1:] if c.form != ranked[0].form][:1]
+    others = [c for c in ranked[1:] if c.text != ranked[0].text][:1]
     return best + [c for c in others if c.score >= SECOND_SENTENCE * ranked[0].score]
 
 

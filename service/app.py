@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.reader import IndexMismatchError, IndexMissingError
-from service.api import ask, chat, documents, health, web
+from service.api import ask, chat, documents, evaluation, health, web
 from service.api.auth import parse_api_keys
 from service.api.backend import Backend, EngineBackend, load_backend
 from service.api.deps import ServiceState, get_access
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)], responses=_ERRORS)
-    for router in (ask.router, documents.router, chat.router):
+    for router in (ask.router, documents.router, chat.router, evaluation.router):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health.router)

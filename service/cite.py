@@ -108,8 +108,7 @@ def quotable(document: Document, chunk: Chunk) -> list[tuple[Span, Span | None]]
     text = document.text
     above = context_lines(text, chunk) if chunk.kind == "table" else []
     out: list[tuple[Span, Span | None]] = []
-    label: Span | None = None
-    since = 0
+    label, since = _label_before(text, chunk.char_start), 0
     for i, span in enumerate(chunk.sentences):
         line = text[span[0]:span[1]]
         if label and i - since > LABEL_REACH:
@@ -125,14 +124,32 @@ def quotable(document: Document, chunk: Chunk) -> list[tuple[Span, Span | None]]
     return out
 
 
+def _label_before(text: str, start: int) -> Span | None:
+    """The date line right above `start`, when a chunk begins with a dated item."""
+    end = text.rfind("\n", 0, start)
+    while end > 0 and not text[text.rfind("\n", 0, end) + 1:end].strip():
+        end = text.rfind("\n", 0, end)  # skip blank lines
+    if end <= 0:
+        return None
+    line_start = text.rfind("\n", 0, end) + 1
+    line = text[line_start:end]
+    if not _DATE_LABEL.match(line):
+        return None
+    lead = len(line) - len(line.lstrip())
+    return line_start + lead, line_start + len(line.rstrip())
+
+
 def _cells(line: str) -> list[str]:
     parts = line.split("\t") if "\t" in line else line.split()
     return [c.strip() for c in parts if c.strip()]
 
 
 def is_row(line: str) -> bool:
-    """A table line with a figure in a cell of its own (column years aside)."""
-    return any(_FIGURE_CELL.match(c) and not _YEAR_CELL.match(c) for c in _cells(line)[1:])
+    """A table line with a figure in a cell of its own (column years aside); without tabs,
+    figures must be a third of the cells, so prose ("As of 30 June 2021, ...") is no row."""
+    cells = _cells(line)
+    figures = sum(1 for c in cells[1:] if _FIGURE_CELL.match(c) and not _YEAR_CELL.match(c))
+    return figures > 0 and ("\t" in line or (figures >= len(cells) / 3 and "。" not in line))
 
 
 def _years_line(line: str) -> bool:

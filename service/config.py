@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embed import DEFAULT_MODEL
+from index.types import DEFAULT_MODEL
 
 
 class Settings(BaseSettings):

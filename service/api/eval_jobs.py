@@ -1,0 +1,181 @@
+"""Evaluation jobs: the known-answer scoring run over the API's backend, in worker threads.
+
+Jobs live in memory only: a restart forgets them. At most `max_active` jobs are queued or
+running at once (more is 429 too_many_jobs), and the `kept` most recently submitted
+finished jobs are kept for polling; older finished ones are forgotten (404 unknown_job).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from eval.metrics import answer_correct, evidence_rank
+from eval.questions import Question
+from eval.runner import K, Progress, QuestionResult, summarise
+from service.answer import Answer
+from service.api.auth import Access
+from service.api.backend import Backend
+from service.api.eval_schemas import JobStatus
+from service.errors import WendaError
+from service.retrieve import Filters, Method
+
+log = logging.getLogger("wenda.api")
+MAX_ACTIVE = 2  # jobs queued or running at once; each one is a thread doing searches
+KEPT = 50  # finished jobs kept for polling, newest first
+MAX_QUESTIONS = 2000  # questions per job
+RETRY_AFTER_S = 10
+_SEARCHED: tuple[Method, ...] = ("bm25", "dense")  # hybrid is ranked by the answer path
+
+
+class TooManyJobsError(WendaError):
+    status, code = 429, "too_many_jobs"
+
+
+class UnknownJobError(WendaError):
+    status, code = 404, "unknown_job"
+
+
+@dataclass
+class EvalJob:
+    job_id: str
+    access: Access  # the submitter's: only callers with the same access see the job
+    questions: Sequence[Question]
+    status: JobStatus = "queued"
+    done: int = 0
+    started: float | None = None  # time.monotonic()
+    finished: float | None = None
+    results: list[QuestionResult] | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.questions)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+
+@dataclass
+class EvalJobs:
+    """The jobs of one app; safe to use from the event loop and the worker threads."""
+
+    max_active: int = MAX_ACTIVE
+    kept: int = KEPT
+    max_questions: int = MAX_QUESTIONS
+    _jobs: dict[str, EvalJob] = field(default_factory=dict)  # in submission order
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def submit(self, backend: Backend, questions: Sequence[Question], access: Access) -> EvalJob:
+        """Start evaluating `questions` in a worker thread; 429 when enough jobs are running."""
+        with self._lock:
+            active = sum(job.active for job in self._jobs.values())
+            if active >= self.max_active:
+                raise TooManyJobsError(
+                    f"{active} evaluation jobs are already running (the limit is "
+                    f"{self.max_active}); try again when one has finished",
+                    {"Retry-After": str(RETRY_AFTER_S)})
+            job = EvalJob(uuid.uuid4().hex, access, questions)
+            self._jobs[job.job_id] = job
+            snapshot = replace(job)
+        worker = threading.Thread(target=self._run, args=(job, backend), daemon=True,
+                                  name=f"wenda-eval-{job.job_id[:8]}")
+        try:
+            worker.start()
+        except RuntimeError:  # no thread to be had: free the slot rather than hold it forever
+            self._finish(job, error="the server could not start the evaluation")
+            raise
+        return snapshot
+
+    def get(self, job_id: str, access: Access) -> EvalJob:
+        """A consistent copy of the job; 404 unknown_job for ids this caller may not see."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.access != access:
+                raise UnknownJobError(f"no evaluation job {job_id!r}: jobs are kept in memory, "
+                                      f"for the last {self.kept} finished")
+            return replace(job)
+
+    def _run(self, job: EvalJob, backend: Backend) -> None:
+        with self._lock:
+            job.status, job.started = "running", time.monotonic()
+        log.info("eval job %s: %d questions", job.job_id, job.total)
+        try:
+            results = evaluate_backend(backend, job.questions, job.access,
+                                       lambda done, total: self._progress(job, done))
+            summary = summarise(results)
+        except Exception:
+            failed_at = job.questions[min(job.done, job.total - 1)].id
+            log.exception("eval job %s failed at question %r", job.job_id, failed_at)
+            self._finish(job, error=f"the evaluation failed at question {job.done + 1} of "
+                                    f"{job.total} ({failed_at!r}); the server log has the "
+                                    f"details (job {job.job_id})")
+            return
+        self._finish(job, results=results, summary=summary)
+        log.info("eval job %s: done in %.1f s", job.job_id, job.elapsed_s)
+
+    def _progress(self, job: EvalJob, done: int) -> None:
+        with self._lock:
+            job.done = done
+
+    def _finish(self, job: EvalJob, results: list[QuestionResult] | None = None,
+                summary: dict[str, Any] | None = None, error: str | None = None) -> None:
+        with self._lock:  # every field at once, so a poll never sees "done" without a summary
+            job.finished = time.monotonic()
+            job.results, job.summary, job.error = results, summary, error
+            job.status = "failed" if error is not None else "done"
+            finished = [job_id for job_id, j in self._jobs.items() if not j.active]
+            for job_id in finished[:-self.kept]:
+                del self._jobs[job_id]
+
+
+def evaluate_backend(backend: Backend, questions: Sequence[Question], access: Access,
+                     progress: Progress) -> list[QuestionResult]:
+    """eval.runner.evaluate's steps over the API's backend, seeing only what `access` may read.
+
+    The same searches, answer call and scoring as `wenda eval` without the generic
+    baseline; tests/service/test_api_eval.py checks the two agree on a real index.
+    """
+    filters = Filters(groups=access.groups)
+    results = []
+    for done, q in enumerate(questions, start=1):
+        result = QuestionResult(q.id, q.question, q.script, q.type, q.cross_lingual,
+                                list(q.doc_ids), q.answerable)
+        if q.answerable:
+            for method in _SEARCHED:
+                hits = backend.search(q.question, K, filters, method)
+                result.ranks[method] = evidence_rank([h.chunk for h in hits], q)
+        started = time.perf_counter()
+        answer = backend.answer(q.question, K, filters, "auto", [])
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        if q.answerable:
+            result.ranks["hybrid"] = evidence_rank([h.chunk for h in answer.passages], q)
+        score_answer(backend, q, answer, result)
+        results.append(result)
+        progress(done, len(questions))
+    return results
+
+
+def score_answer(backend: Backend, q: Question, answer: Answer, result: QuestionResult) -> None:
+    """Correctness and citation checks, as eval.runner scores them."""
+    documents = backend.documents
+    result.answered = answer.answerable
+    result.answer = answer.answer
+    result.correct = q.answerable and answer.answerable and answer_correct(answer.answer, q)
+    result.cited = [f"{c.doc_id}:{c.line_start}-{c.line_end}" for c in answer.citations]
+    result.citations_valid = all(
+        c.doc_id in documents and documents[c.doc_id].text[c.char_start:c.char_end] == c.quote
+        for c in answer.citations)
