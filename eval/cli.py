@@ -70,6 +70,7 @@ def _run(questions: list[Any], settings: Any, out: Path, generic: bool, gate: bo
     from eval.generic import GenericBaseline
     from eval.runner import evaluate, summarise
     from index.reader import IndexMismatchError, IndexMissingError
+    from service.api.backend import EngineBackend
     from service.engine import Engine
 
     started = time.perf_counter()
@@ -84,7 +85,7 @@ def _run(questions: list[Any], settings: Any, out: Path, generic: bool, gate: bo
     with Progress(TextColumn("questions"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("eval", total=len(questions))
-        results = evaluate(engine, questions, baseline,
+        results = evaluate(EngineBackend(engine), questions, baseline,
                            lambda done, total: bar.update(task, completed=done))
     summary = summarise(results)
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)

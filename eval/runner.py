@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from eval.generic import GenericBaseline
@@ -15,8 +15,10 @@ from eval.metrics import (
     retrieval_summary,
 )
 from eval.questions import Question
-from service.answer import Answer, answer_question
-from service.engine import Engine
+from index.types import Document
+from service.answer import Answer
+from service.api.backend import Backend
+from service.retrieve import Filters
 
 METHODS = ("bm25", "dense", "hybrid", "generic")
 K = 10
@@ -45,33 +47,36 @@ def _no_progress(done: int, total: int) -> None:
     return None
 
 
-def evaluate(engine: Engine, questions: Sequence[Question],
-             generic: GenericBaseline | None = None,
-             progress: Progress = _no_progress) -> list[QuestionResult]:
-    """Every question through retrieval (each method) and the answer path the API uses."""
+def evaluate(backend: Backend, questions: Sequence[Question],
+             generic: GenericBaseline | None = None, progress: Progress = _no_progress,
+             filters: Filters | None = None) -> list[QuestionResult]:
+    """Every question through retrieval (each method) and the answer path the API uses,
+    seeing only the documents `filters` allow (an API key's access groups)."""
+    filters = filters or Filters()
     results = []
     for done, q in enumerate(questions, start=1):
         result = QuestionResult(q.id, q.question, q.script, q.type, q.cross_lingual,
                                 list(q.doc_ids), q.answerable)
         if q.answerable:
             for method in ("bm25", "dense"):
-                hits = engine.retriever.search(q.question, K, method=method)
+                hits = backend.search(q.question, K, filters, method)
                 result.ranks[method] = evidence_rank([h.chunk for h in hits], q)
             if generic is not None:
                 result.ranks["generic"] = evidence_rank(generic.search(q.question, K), q)
         started = time.perf_counter()
-        answer = answer_question(engine.retriever, q.question, top_k=K)
+        answer = backend.answer(q.question, K, filters, "auto", [])
         result.latency_ms = (time.perf_counter() - started) * 1000
         if q.answerable:
             result.ranks["hybrid"] = evidence_rank([h.chunk for h in answer.passages], q)
-        _score_answer(engine, q, answer, result)
+        score_answer(backend.documents, q, answer, result)
         results.append(result)
         progress(done, len(questions))
     return results
 
 
-def _score_answer(engine: Engine, q: Question, answer: Answer, result: QuestionResult) -> None:
-    documents = engine.retriever.index.store.documents
+def score_answer(documents: Mapping[str, Document], q: Question, answer: Answer,
+                 result: QuestionResult) -> None:
+    """Correctness, and whether every citation quotes exactly its span."""
     result.answered = answer.answerable
     result.answer = answer.answer
     result.correct = q.answerable and answer.answerable and answer_correct(answer.answer, q)

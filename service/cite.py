@@ -22,6 +22,8 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 # A line that only dates the items below it: "2023 June", "- 2025 年 7 月**", "2023年6月".
 _DATE_LABEL = re.compile(rf"^[-–•*#\s]*(?:(?:19|20)\d\d\s*年?\s*(?:\d{{1,2}}\s*月|{_MONTH})?|"
                          rf"{_MONTH}\s*(?:19|20)\d\d)[\s*]*$", re.I)
+_PERIOD = re.compile(rf"\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|止年度|止六個月|止六个月|\b(?:year|period|"
+                     rf"six months) ended\b|\bas (?:at|of)\b|\d{{1,2}} {_MONTH}\b", re.I)
 LABEL_REACH = 4  # a date line heads this many items below it, not the whole passage
 
 Span = tuple[int, int]
@@ -172,15 +174,22 @@ def _header_like(line: str) -> bool:
 
 def header_span(text: str, lines: list[Span]) -> Span | None:
     """The column header of the row after `lines` (the table lines above it, nearest last):
-    the nearest header-like line, with a line of years right above it; None if none."""
+    the nearest header-like line, with a line of years and then the period the columns
+    cover ("截至12月31日止年度", "Year ended 31 December") right above it; None if none."""
     for i in range(len(lines) - 1, -1, -1):
         line = text[lines[i][0]:lines[i][1]]
         if _header_like(line):
             top = i - 1 if i > 0 and _years_line(text[lines[i - 1][0]:lines[i - 1][1]]) else i
+            if top > 0 and _period_line(text[lines[top - 1][0]:lines[top - 1][1]]):
+                top -= 1
             return lines[top][0], lines[i][1]
         if not is_row(line) and len(_cells(line)) > 1 and "\t" not in line:
             return None  # prose: the table ended above this row
     return None
+
+
+def _period_line(line: str) -> bool:
+    return len(line.strip()) <= 40 and not is_row(line) and bool(_PERIOD.search(line))
 
 
 def context_lines(text: str, chunk: Chunk, reach: int = 4000) -> list[Span]:

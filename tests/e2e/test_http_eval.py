@@ -11,6 +11,7 @@ import pytest
 
 from eval.questions import DEFAULT_QUESTIONS, parse_questions
 from eval.runner import evaluate, summarise
+from service.api.backend import EngineBackend
 from service.config import Settings
 from service.engine import Engine
 
@@ -78,7 +79,7 @@ def test_a_question_file_runs_to_a_summary_with_recall_and_accuracy(
     assert {"bm25", "dense", "hybrid"} == set(summary["retrieval"])
     assert [r["id"] for r in body["results"]] == [q["id"] for q in questions]
     # The same numbers `wenda eval` computes, from the runner over the same index.
-    expected = summarise(evaluate(Engine.start(settings), parse_questions(
+    expected = summarise(evaluate(EngineBackend(Engine.start(settings)), parse_questions(
         jsonl(questions).decode("utf-8"))))
     for part in ("questions", "retrieval", "answers"):
         assert summary[part] == expected[part], part

@@ -431,5 +431,5 @@ def test_the_api_scores_a_real_index_exactly_as_wenda_eval_does(engine: Engine) 
         return [{**asdict(r), "latency_ms": 0.0} for r in results]
 
     ours = evaluate_backend(EngineBackend(engine), questions, OPEN, lambda done, total: None)
-    assert scored(ours) == scored(evaluate(engine, questions))
+    assert scored(ours) == scored(evaluate(EngineBackend(engine), questions))
     assert any(r.ranks.get("hybrid") for r in ours)  # the comparison is not of empty runs

@@ -124,11 +124,14 @@ def test_a_row_is_a_line_with_a_figure_in_a_cell_of_its_own(line: str, row: bool
 
 
 @pytest.mark.parametrize(("name", "row", "header"), [
-    ("zh-hant", "收入 3,405,842 3,808,510", "2023年 2022年\n人民幣千元 人民幣千元"),
-    ("zh-hans", "收入 3,405,842 3,808,510", "2023年 2022年\n人民币千元 人民币千元"),
-    ("en", "Revenue 3,405,842 3,808,510", "Item FY2023 FY2022\nUnit RMB'000 RMB'000"),
+    ("zh-hant", "收入 3,405,842 3,808,510",
+     "截至12月31日止年度\n2023年 2022年\n人民幣千元 人民幣千元"),
+    ("zh-hans", "收入 3,405,842 3,808,510",
+     "截至12月31日止年度\n2023年 2022年\n人民币千元 人民币千元"),
+    ("en", "Revenue 3,405,842 3,808,510",
+     "Year ended 31 December\nItem FY2023 FY2022\nUnit RMB'000 RMB'000"),
 ])
-def test_quotable_keeps_a_table_row_with_its_column_header(fixtures_dir: Path, name: str,
+def test_quotable_keeps_a_table_row_with_its_column_header_and_period(fixtures_dir: Path, name: str,
                                                            row: str, header: str) -> None:
     doc = fixture_document(fixtures_dir, name)
     pieces = [(doc.text[s:e], h) for chunk in chunk_document(doc)
