@@ -57,17 +57,18 @@ def scores(outcomes: list[Outcome], threshold: float) -> dict[str, float]:
 
 def report(outcomes: list[Outcome], threshold: float, sweep: list[float]) -> str:
     lines = [f"threshold {threshold:.3f} (service.answer.ABSTAIN_BELOW)", "",
-             "| group | n | accuracy | accuracy if never abstaining |", "|---|---|---|---|"]
+             "| group | answerable | accuracy | accuracy if never abstaining "
+             "| unanswerable | abstained on |", "|---|---|---|---|---|---|"]
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
+        groups["all"].append(o)
+        groups[f"script {o.question.script}"].append(o)
         if o.question.answerable:
-            for name in ("all", f"script {o.question.script}",
-                         "cross-lingual" if o.question.cross_lingual else "same-language"):
-                groups[name].append(o)
-    for name, group in groups.items():
-        kept = sum(o.correct and o.confidence >= threshold for o in group)
-        lines.append(f"| {name} | {len(group)} | {kept / len(group):.3f} | "
-                     f"{sum(o.correct for o in group) / len(group):.3f} |")
+            groups["cross-lingual" if o.question.cross_lingual else "same-language"].append(o)
+    order = ["all", "script zh-Hant", "script zh-Hans", "script en", "same-language",
+             "cross-lingual"]
+    for name in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
+        lines.append(_group_row(name, groups[name], threshold))
     lines += ["", "| threshold | accuracy (answerable) | abstained | abstention precision "
               "| abstention recall |", "|---|---|---|---|---|"]
     for t in sweep:
@@ -78,6 +79,18 @@ def report(outcomes: list[Outcome], threshold: float, sweep: list[float]) -> str
     lines += ["", f"latency per answer (ms, model loaded): median {median(times):.0f}, "
               f"p95 {percentile(times, 0.95):.0f}"]
     return "\n".join(lines)
+
+
+def _group_row(name: str, group: list[Outcome], threshold: float) -> str:
+    answerable = [o for o in group if o.question.answerable]
+    unanswerable = [o for o in group if not o.question.answerable]
+    kept = sum(o.correct and o.confidence >= threshold for o in answerable)
+    right = sum(o.correct for o in answerable)
+    caught = sum(o.confidence < threshold for o in unanswerable)
+    share = f"{caught} ({caught / len(unanswerable):.0%})" if unanswerable else "-"
+    n = len(answerable) or 1
+    return (f"| {name} | {len(answerable)} | {kept / n:.3f} | {right / n:.3f} | "
+            f"{len(unanswerable) or '-'} | {share} |")
 
 
 def main() -> None:

@@ -26,13 +26,12 @@ ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]
 Intent = Literal["number", "year", "date", "who", "definition", "yesno", "list", "what"]
 
 # Abstain when confidence() of the best sentence is below this. Calibrated with
-# eval/bench_answer.py on eval/questions.jsonl (205 answerable, 28 unanswerable): at 0.30,
-# 82.0% of answerable questions are answered correctly (85.9% if never abstaining) and 11 of
-# the 28 unanswerable ones abstain (recall 39%, precision 48%: 12 of 23 abstentions were on
-# answerable questions, 4 of which were being answered wrongly anyway). 0.25-0.325 is a
-# plateau (right answers plus right abstentions 179-181 of 233); 0.40 abstains on 64% of the
-# unanswerable ones at 77.6% accuracy.
-ABSTAIN_BELOW = 0.30
+# eval/bench_answer.py on eval/questions.jsonl (205 answerable, 28 unanswerable): at 0.275,
+# 84.4% of answerable questions are answered correctly (86.8% if never abstaining), and of
+# 19 abstentions 10 are unanswerable questions (recall 36%, precision 53%) and 4 were being
+# answered wrongly anyway. It sits mid-plateau: right answers plus right abstentions are
+# 181-183 of 233 from 0.25 to 0.325. At 0.40, 64% of unanswerables abstain at 78.5% accuracy.
+ABSTAIN_BELOW = 0.275
 NOT_FOUND = {
     "zh-Hant": "文件中沒有找到這個問題的答案。",
     "zh-Hans": "文件中没有找到这个问题的答案。",
@@ -142,7 +141,8 @@ def latin_words(form: str) -> frozenset[str]:
 class _Rarity:
     """Inverse document frequency within the passages of each word's own language: an
     English word among English passages, so the larger Chinese side does not make every
-    English word look rare. Filled as words are asked."""
+    English word look rare. Filled as words are asked; requests may share it, since a race
+    only computes a word twice."""
 
     def __init__(self, retriever: Retriever) -> None:
         chunks = retriever.index.chunks
