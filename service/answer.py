@@ -1,29 +1,31 @@
-"""Extractive answers: the quoted sentence(s) or table row that answer a question, or an
-honest "the documents do not say"."""
+"""Answering: scoring sentences and rows as evidence, then quoting the best or abstaining."""
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
-import weakref
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import numpy as np
-
-from index.keyword import KeywordIndex, stem
 from index.normalise import matching_form
 from index.script import detect_script, is_cjk
 from index.types import Script
 from service.cite import Citation, cite, conversion, is_row, quotable, readable
 from service.llm import GenerationError, LlmClient, generate
-from service.retrieve import Filters, Hit, QueryPlan, Retriever
+from service.question import (
+    YEAR,
+    Asked,
+    Intent,
+    is_number,
+    latin_words,
+    read_question,
+    with_history,
+)
+from service.retrieve import Filters, Hit, Retriever
 
 _log = logging.getLogger(__name__)
 ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]
-Intent = Literal["number", "year", "date", "who", "definition", "yesno", "list", "what"]
 
 # Abstain when confidence() of the best sentence is below this. Calibrated with
 # eval/bench_answer.py on eval/questions.jsonl (205 answerable, 28 unanswerable): at 0.275,
@@ -38,9 +40,6 @@ NOT_FOUND = {
     "en": "The documents do not say.",
 }
 SEARCH_DEPTH = 10  # passages mined for sentences (only top_k are returned as `passages`)
-IDF_CAP = 4.5  # a word the corpus never uses weighs as much as a rare one, not more
-MIN_PASSAGES = 20  # rarity is measured within a language only when it has this many
-CROSS_LINGUAL = 0.85  # a dictionary translation is weaker evidence than the word itself
 CONTEXT_SHARE = 0.6  # credit for a question word found in the passage but not the sentence
 MISSING_NUMBER = 0.7  # "2020" asked, only 2021-2023 reported: most likely another fact
 MISSING_NUMBER_CONFIDENCE = 0.5
@@ -59,144 +58,8 @@ class Answer:
     passages: list[Hit]  # the retrieved passages, best first (shown even when abstaining)
     confidence: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
-    intent: str = "what"
+    intent: Intent = "what"
     mode: Literal["extractive", "generated"] = "extractive"
-
-
-# ---- the question: what kind of answer it wants, and which words it is about ---------
-
-# Run on the matching form (Simplified, lower case), so one list serves all three scripts;
-# the first match wins, so the specific kinds come before the general ones.
-_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
-    ("yesno", re.compile(r"是否|有没有|有无|是不是|^(?:[^,，]*[,，] ?)?(?:does|did|do|is|are|"
-                         r"was|were|has|have|had|can|will)\b")),
-    ("year", re.compile(r"哪一?年|何年|\b(?:what|which) year\b")),
-    ("date", re.compile(r"何时|什么时候|甚么时候|哪一?天|哪一?日|何日|哪个月|几月|"
-                        r"几号|什么日期|\bwhen\b|\b(?:what|which) (?:date|month|day)\b")),
-    ("who", re.compile(r"谁|哪位|\bwho(?:m|se)?\b")),
-    ("definition", re.compile(r"什么是|什么意思|指的是|指什么|寓意|含义|定义|如何计算|怎么计算|"
-                              r"什么公式|\bdefine|\bstand for\b|\bmean(?:s|ing)?\b|\bcalculate|"
-                              r"\bphilosophy\b|\bcounted as\b")),
-    ("list", re.compile(r"哪些|哪几|哪[两二三四五六七八九十]|包括什么|\bwhat are\b|"
-                        r"\bwhich \w+ (?:are|make up)\b|\b(?:what|which) (?:two|three|four|"
-                        r"five|six|seven)\b|\bmembers\b")),
-    ("number", re.compile(r"多少|几|多高|多大|多长|百分之|比例|比率|占比|数值|规模|\bhow (?:much|"
-                          r"many|large|big|high|long)\b|\b(?:percentage|proportion|share|ratio|"
-                          r"rate|revenue|margin|ebitda|loss|profit|borrowings|emissions|"
-                          r"consumption|expenses|price|amount|intensity|hours|range)\b")),
-)
-# Words that say what kind of answer is wanted, not what it is about.
-_ASKING = frozenset((
-    "什么", "甚么", "多少", "几", "哪", "哪些", "哪个", "哪家", "哪位", "哪天", "哪一天", "一天",
-    "哪年", "哪一年", "一年", "时候", "什么时候", "何时", "何日", "谁", "是不是", "有没有", "没有",
-    "名字", "叫", "意思", "百分之", "s", "when", "who", "whom", "date", "day", "month", "exactly",
-    "called", "name"))
-_NUMERALS = "一二三四五六七八九十"
-
-
-def detect_intent(question: str) -> Intent:
-    """What kind of answer the question wants, from its wording in any of the three scripts."""
-    form = matching_form(question)
-    return next((intent for intent, pattern in _INTENTS if pattern.search(form)), "what")
-
-
-def _asking(token: str) -> bool:
-    return token in _ASKING or "几" in token or "多少" in token
-
-
-def _is_number(token: str) -> bool:
-    """A year or a small number the answer must repeat ("2020", "Scope 3"); not "000"."""
-    return (token.isdigit() and not token.startswith("0")) or token in _NUMERALS
-
-
-@dataclass(frozen=True)
-class Concept:
-    """One content word of the question, weighted by rarity, with its translations."""
-
-    token: str  # in matching form
-    weight: float
-    translations: tuple[tuple[str, float], ...] = ()
-
-    def found_in(self, form: str, words: frozenset[str]) -> float:
-        """1.0 when the word itself occurs in a matching form, else the best weight of a
-        translation that does (discounted), else 0."""
-        if _occurs(self.token, form, words):
-            return 1.0
-        return CROSS_LINGUAL * max(
-            (w for t, w in self.translations if _occurs(t, form, words)), default=0.0)
-
-
-def _occurs(term: str, form: str, words: frozenset[str]) -> bool:
-    return term in form if any(is_cjk(ch) for ch in term) else term in words
-
-
-_LATIN = re.compile(r"[a-z0-9]+(?:[.][0-9]+)?%?|[a-z0-9]+")
-
-
-def latin_words(form: str) -> frozenset[str]:
-    """The Latin words and numbers of a matching form, stemmed as the keyword index does."""
-    return frozenset(stem(w) for w in _LATIN.findall(form))
-
-
-class _Rarity:
-    """Inverse document frequency within the passages of each word's own language: an
-    English word among English passages, so the larger Chinese side does not make every
-    English word look rare. Filled as words are asked; requests may share it, since a race
-    only computes a word twice."""
-
-    def __init__(self, retriever: Retriever) -> None:
-        chunks = retriever.index.chunks
-        self.keyword = retriever.index.keyword
-        english = np.array([c.script == "en" for c in chunks], dtype=bool)
-        self.masks = {"en": english, "zh": ~english, "all": np.ones(len(chunks), dtype=bool)}
-        self.known: dict[str, float] = {}
-
-    def idf(self, token: str) -> float:
-        if token not in self.known:
-            mask = self.masks["all" if token.isdigit() else "en" if token.isascii() else "zh"]
-            if mask.sum() < MIN_PASSAGES:  # (almost) no passages in that language
-                mask = self.masks["all"]
-            frequency = (self.keyword.scores({token: 1.0}, len(mask), mask) > 0).sum()
-            self.known[token] = min(IDF_CAP, math.log((mask.sum() + 1) / (frequency + 0.5)))
-        return self.known[token]
-
-
-_RARITY: weakref.WeakKeyDictionary[KeywordIndex, _Rarity] = weakref.WeakKeyDictionary()
-
-
-def question_concepts(retriever: Retriever, plan: QueryPlan) -> list[Concept]:
-    """The question's content words (plan.tokens) with their other-language renderings from
-    the lexicon the retriever expands queries with, weighted as in plan.translated."""
-    rarity = _RARITY.get(retriever.index.keyword) or _RARITY.setdefault(
-        retriever.index.keyword, _Rarity(retriever))
-    lexicon = retriever.lexicon
-    words = [t for t in plan.tokens if not _asking(t)]
-    phrases = _phrase_terms(retriever, [t for t in words if t.isascii() and not t.isdigit()])
-    concepts = []
-    for token in words:
-        terms: list[tuple[str, float]] = []
-        if token.isascii() and not token.isdigit():
-            terms = [(matching_form(t), w) for t, w in lexicon.expand_english([token])]
-            terms += phrases.get(token, [])
-        elif len(token) > 1 and not token.isascii():
-            terms = [(stem(t.lower()), w) for t, w in lexicon.expand_chinese([token])]
-        elif token in _NUMERALS:  # other single characters ("名", "时") have too many senses
-            terms = [(str(_NUMERALS.index(token) + 1), 1.0)]
-        terms = [(t, min(w, plan.translated.get(t, w))) for t, w in terms if t]
-        concepts.append(Concept(token, rarity.idf(token), tuple(terms)))
-    return concepts
-
-
-def _phrase_terms(retriever: Retriever, words: list[str]) -> dict[str, list[tuple[str, float]]]:
-    """Translations of two-word phrases ("gearing ratio"), given to both of their words."""
-    found: dict[str, list[tuple[str, float]]] = {}
-    expand = retriever.lexicon.expand_english
-    for first, second in zip(words, words[1:], strict=False):
-        single = {t for t, _ in expand([first])} | {t for t, _ in expand([second])}
-        extra = [(matching_form(t), w) for t, w in expand([first, second]) if t not in single]
-        for word in (first, second):
-            found.setdefault(word, []).extend(extra)
-    return found
 
 
 # ---- the evidence: how well a sentence or row answers the question ---------------------
@@ -213,7 +76,6 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
                         rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|"
                         rf"\d{{1,2}} {_MONTH} (?:19|20)\d\d")
-_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d\d(?![\d.])")
 # intent -> (a sure sign, a weaker sign or None, the fit when neither is there)
 _SIGNS: dict[Intent, tuple[re.Pattern[str], re.Pattern[str] | None, float]] = {
     "who": (re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b"), None, 0.5),
@@ -234,7 +96,7 @@ def intent_fit(intent: Intent, form: str, row: bool = False) -> float:
         return 1.0 if row else _figure_fit(form)
     if intent in ("date", "year"):
         year = 1.0 if intent == "year" else 0.6  # "which year" needs no day
-        return 1.0 if _FULL_DATE.search(form) else year if _YEAR.search(form) else 0.0
+        return 1.0 if _FULL_DATE.search(form) else year if YEAR.search(form) else 0.0
     sure, weaker, otherwise = _SIGNS[intent]
     return 1.0 if sure.search(form) else 0.8 if weaker and weaker.search(form) else otherwise
 
@@ -247,20 +109,10 @@ def _figure_fit(form: str) -> float:
         value, unit = match.group(), _UNIT.match(form, match.end())
         if match.start() == 0 and form[match.end():match.end() + 1] == ".":
             continue  # a list item's number ("1. ...")
-        if _YEAR.fullmatch(value) and not unit:
+        if YEAR.fullmatch(value) and not unit:
             continue
         best = max(best, 1.0 if unit else 0.8 if "." in value or len(value) >= 3 else 0.6)
     return best
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question as the scorer reads it: matching form, intent, weighted content words."""
-
-    form: str
-    intent: Intent
-    concepts: list[Concept]
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -277,9 +129,6 @@ class Candidate:
     text: str = ""  # the quoted text (without its header)
 
 
-def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:
-    return Asked(matching_form(question), detect_intent(question),
-                 question_concepts(retriever, plan))
 
 
 def rank_candidates(retriever: Retriever, hits: list[Hit], asked: Asked) -> list[Candidate]:
@@ -312,7 +161,7 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
         local = sum(c.weight * max(f, CONTEXT_SHARE * n) for c, f, n in pairs) / total
         row = is_row(own)
         fit = intent_fit(asked.intent, form, row=row or header is not None)
-        missing = any(_is_number(c.token) and max(f, n) < 0.5 for c, f, n in pairs)
+        missing = any(is_number(c.token) and max(f, n) < 0.5 for c, f, n in pairs)
         score = (local * (0.4 + 0.6 * fit) + 0.15 * hit.score / top) * (
             MISSING_NUMBER if missing else 1.0)
         if row:
@@ -353,7 +202,7 @@ def answer_question(retriever: Retriever, question: str, top_k: int = 5,
     them as [n]; if it fails, the extractive answer stands.
     """
     started = time.perf_counter()
-    query = _with_history(retriever, question, history)
+    query = with_history(retriever, question, history)
     asked_in = detect_script(question, default=detect_script(query, default="zh-Hans"))
     script = _resolve(reply_script, asked_in)
     plan = retriever.plan(query)
@@ -399,20 +248,6 @@ def _resolve(reply_script: str, asked_in: Script) -> str:
                          "zh-Hant, zh-Hans or auto")
     return reply_script
 
-
-def _with_history(retriever: Retriever, question: str, history: list[str] | None) -> str:
-    """A follow-up with fewer than two content words ("And in 2022?", "那2022年呢？")
-    borrows the previous question, whose years give way to the follow-up's own."""
-    if not history:
-        return question
-    words = [t for t in retriever.plan(question).tokens
-             if not _asking(t) and not t.isdigit() and (t.isascii() or len(t) > 1)]
-    if len(words) >= 2:
-        return question
-    previous = history[-1]
-    if _YEAR.search(question):
-        previous = _YEAR.sub("", previous)
-    return f"{previous} {question}"
 
 
 def choose(ranked: list[Candidate]) -> list[Candidate]:

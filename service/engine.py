@@ -1,4 +1,4 @@
-"""The loaded online side: settings, embedding model, lexicon, index and retriever."""
+"""The loaded online side: settings, embedding model, lexicon, index, retriever, LLM client."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from index.embed import Embedder
 from index.lexicon import Lexicon
 from index.reader import open_index
 from service.config import Settings
+from service.llm import LlmClient, make_client
 from service.retrieve import Retriever
 
 GLOSSARY_NAME = "glossary.toml"
@@ -43,6 +44,15 @@ def make_embedder(settings: Settings) -> Embedder:
     return embedder
 
 
+def make_generator(settings: Settings) -> LlmClient | None:
+    """The language-model client when WENDA_LLM_BASE_URL is set; None keeps answers extractive.
+
+    Raises ValueError naming the bad setting (a URL without http://, an empty model).
+    """
+    return make_client(settings.llm_base_url, settings.llm_model, settings.llm_timeout,
+                       settings.llm_api_key or None)
+
+
 def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,
           force: bool = False, progress: Progress | None = None) -> BuildReport:
     """Build the index for `sources` with the settings' glossary and dense index kind."""
@@ -59,12 +69,14 @@ class Engine:
     settings: Settings
     embedder: Embedder
     retriever: Retriever
+    generator: LlmClient | None = None  # words answers from the quotes when configured
 
     @classmethod
     def start(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
         """Load everything the online side needs, once; raises when the index is unusable."""
+        generator = make_generator(settings)  # checked first: a bad setting fails at once
         embedder = embedder or make_embedder(settings)
         index = open_index(settings.data_dir, embedder.model_id)
         lexicon = Lexicon.load(cache_dir=settings.data_dir / "cache").with_glossary(
             read_glossary(settings.glossary))
-        return cls(settings, embedder, Retriever(index, embedder, lexicon))
+        return cls(settings, embedder, Retriever(index, embedder, lexicon), generator)

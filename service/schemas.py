@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from index.types import Document, Script
 from service.answer import Answer, ReplyScript
 from service.cite import Citation
+from service.question import Intent
 from service.retrieve import Hit, Method
 
 
@@ -85,6 +86,13 @@ class AskResponse(BaseModel):
     citations: list[CitationInfo]
     passages: list[PassageInfo]
     timings_ms: dict[str, float]
+    mode: Literal["extractive", "generated"] | None = Field(
+        None, description="extractive: the answer quotes the documents; generated: a language "
+        "model (WENDA_LLM_BASE_URL) worded it from the quotes, its [n] markers numbering "
+        "`citations`")
+    intent: Intent | None = Field(
+        None, description="the kind of answer the question asks for: number, year, date, who, "
+        "definition, yesno, list or what")
 
 
 class SearchResponse(BaseModel):
@@ -243,7 +251,7 @@ def ask_response(answer: Answer, documents: Mapping[str, Document]) -> AskRespon
         answer=answer.answer, answerable=answer.answerable, reply_script=answer.reply_script,
         confidence=answer.confidence, citations=[citation_info(c) for c in answer.citations],
         passages=[passage_info(h, documents) for h in answer.passages],
-        timings_ms=dict(answer.timings_ms))
+        timings_ms=dict(answer.timings_ms), mode=answer.mode, intent=answer.intent)
 
 
 def document_info(doc: Document) -> DocumentInfo:

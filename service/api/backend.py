@@ -52,7 +52,8 @@ class EngineBackend:
         # Looked up on the module at call time, so the implementation can be swapped in tests.
         return answer_module.answer_question(
             self.engine.retriever, question, top_k=top_k, filters=filters,
-            reply_script=reply_script, history=history or None)
+            reply_script=reply_script, history=history or None,
+            generator=self.engine.generator)
 
 
 def load_backend(settings: Settings) -> Backend:

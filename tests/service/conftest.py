@@ -1,23 +1,34 @@
-"""A fake backend over the three script fixtures, and API clients built around it."""
+"""Shared fixtures: a fake backend with API clients around it, a tiny real index over
+tests/data, and a stand-in OpenAI-compatible chat server."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
+from index.build import build_index
+from index.corpus import discover
+from index.lexicon import Lexicon
+from index.reader import open_index
 from index.types import Chunk, Document, DocumentMeta, Script
 from service.answer import Answer, ReplyScript
 from service.app import create_app
 from service.cite import Citation
 from service.config import Settings
-from service.retrieve import Filters, Hit, Method
+from service.retrieve import Filters, Hit, Method, Retriever
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -25,6 +36,10 @@ FIXTURES = {"en": ("en.txt", "Fixture Report (English)", ()),
             "zh-hant": ("zh-hant.txt", "測試年報（繁體）", ()),
             "zh-hans": ("zh-hans.txt", "测试年报（简体）", ("finance",))}
 SCRIPT_OF: dict[str, Script] = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}
+TINY_CEDICT = """\
+收入 收入 [shou1 ru4] /income/revenue/
+毛利 毛利 [mao2 li4] /gross profit/
+"""
 
 
 def paragraphs(doc: Document) -> list[Chunk]:
@@ -125,3 +140,86 @@ def keyed_client(settings: Settings, backend: FakeBackend) -> Iterator[TestClien
     keyed = settings.model_copy(update={"api_keys": "reader-key:finance;public-key:;admin-key:*"})
     with TestClient(create_app(keyed, engine=backend), raise_server_exceptions=False) as c:
         yield c
+
+
+# ---- a tiny real index ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Path:
+    """A data folder holding an index of tests/data (doc ids zh-hant, zh-hans, en), built
+    with hash vectors: keyword matching does the work."""
+    data = tmp_path_factory.mktemp("tiny")
+    build_index(discover([fixtures_dir]), data, FakeEmbedder())  # type: ignore[arg-type]
+    return data
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_data: Path) -> Retriever:
+    """A retriever over the tiny index with a two-word lexicon (收入, 毛利)."""
+    lexicon = Lexicon.from_lines(TINY_CEDICT.splitlines(), {})
+    return Retriever(open_index(tiny_data, FakeEmbedder.model_id), FakeEmbedder(),  # type: ignore[arg-type]
+                     lexicon)
+
+
+# ---- a stand-in OpenAI-compatible server ------------------------------------------------
+
+@dataclass
+class StandIn:
+    """What the stand-in server answers, and the requests it saw."""
+
+    url: str = ""
+    reply: str = "收入為人民幣3,405,842千元[1]。"
+    status: int = 200
+    raw: bytes | None = None  # sent instead of a chat completion when set
+    delay: float = 0.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps({
+            "id": "chatcmpl-stand-in", "object": "chat.completion", "created": 0,
+            "model": "stand-in", "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": self.reply}}]}).encode()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    """A tiny chat-completions server on a free 127.0.0.1 port, in a thread."""
+    state = StandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            state.requests.append({"path": self.path, "headers": dict(self.headers),
+                                   "body": json.loads(self.rfile.read(length))})
+            time.sleep(state.delay)
+            body = state.body()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}/v1"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port() -> str:
+    """The base URL of a port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"

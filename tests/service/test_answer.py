@@ -6,36 +6,27 @@ import os
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
 
-from index.build import build_index
 from index.corpus import discover
-from index.lexicon import Lexicon
-from index.reader import open_index
 from index.script import converter
 from service.answer import (
     NOT_FOUND,
     Answer,
     answer_question,
     confidence,
-    detect_intent,
     intent_fit,
     rank_candidates,
-    read_question,
 )
 from service.cite import line_at, readable
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
+from service.question import detect_intent, read_question
 from service.retrieve import Hit, Retriever
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = "sensetime-results-2023-zh-hant"  # the 2023 annual results, Traditional Chinese
-TINY_CEDICT = """\
-收入 收入 [shou1 ru4] /income/revenue/
-毛利 毛利 [mao2 li4] /gross profit/
-"""
 
 
 # ---- fast: what a question asks for ----------------------------------------------------
@@ -94,16 +85,6 @@ def test_a_date_question_fits_a_full_date_better_than_a_year(full: str, year_onl
 
 
 # ---- fast: scoring sentences over the three fixture reports (hash vectors) --------------
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Retriever:
-    """A retriever over tests/data (doc ids zh-hant, zh-hans, en) and a two-word lexicon."""
-    data = tmp_path_factory.mktemp("tiny")
-    build_index(discover([fixtures_dir]), data, FakeEmbedder())  # type: ignore[arg-type]
-    lexicon = Lexicon.from_lines(TINY_CEDICT.splitlines(), {})
-    return Retriever(open_index(data, FakeEmbedder.model_id), FakeEmbedder(),  # type: ignore[arg-type]
-                     lexicon)
-
 
 def ranked_in(retriever: Retriever, doc_id: str, question: str) -> list:
     hits = [Hit(c, 1.0) for c in retriever.index.chunks if c.doc_id == doc_id]

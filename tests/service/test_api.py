@@ -41,13 +41,14 @@ def test_ask_returns_the_answer_with_citations_and_passages(client: TestClient) 
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"answer", "answerable", "reply_script", "confidence", "citations",
-                         "passages", "timings_ms"}
+                         "passages", "timings_ms", "mode", "intent"}
     assert body["answerable"] is True
     assert body["answer"].endswith("[1]")
     assert [set(c) for c in body["citations"]] == [CITATION_FIELDS]
     assert body["citations"][0]["title"] == "Fixture Report (English)"
     assert all(set(p) == HIT_FIELDS for p in body["passages"])
     assert body["timings_ms"] == {"total": 1.5}
+    assert (body["mode"], body["intent"]) == ("extractive", "what")
 
 
 def test_ask_passes_its_options_to_the_engine(client: TestClient, backend: FakeBackend) -> None:

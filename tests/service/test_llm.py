@@ -1,94 +1,33 @@
 """Optional generation against a stand-in OpenAI-compatible server: [n] markers map to the
-citations, and any failure leaves the extractive answer standing."""
+citations, any failure leaves the extractive answer standing, and the engine, /v1/ask and
+`wenda ask` use the server that the settings name."""
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from fakes import FakeEmbedder
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from index.build import build_index
-from index.corpus import discover
-from index.lexicon import Lexicon
-from index.reader import open_index
+from service import cli
 from service.answer import answer_question
+from service.api.backend import EngineBackend
+from service.app import create_app
 from service.cite import Citation
+from service.config import Settings
+from service.engine import Engine
 from service.llm import GenerationError, LlmClient, generate, make_client, renumber
-from service.retrieve import Retriever
+from service.retrieve import Filters, Retriever
+
+if TYPE_CHECKING:
+    from conftest import StandIn
 
 REVENUE = "2023年的收入是多少人民幣千元？"
-
-
-@dataclass
-class StandIn:
-    """What the stand-in server answers, and the requests it saw."""
-
-    url: str = ""
-    reply: str = "收入為人民幣3,405,842千元[1]。"
-    status: int = 200
-    raw: bytes | None = None  # sent instead of a chat completion when set
-    delay: float = 0.0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def body(self) -> bytes:
-        if self.raw is not None:
-            return self.raw
-        return json.dumps({
-            "id": "chatcmpl-stand-in", "object": "chat.completion", "created": 0,
-            "model": "stand-in", "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": self.reply}}]}).encode()
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    """A tiny chat-completions server on a free 127.0.0.1 port, in a thread."""
-    state = StandIn()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            state.requests.append({"path": self.path, "headers": dict(self.headers),
-                                   "body": json.loads(self.rfile.read(length))})
-            time.sleep(state.delay)
-            body = state.body()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/v1"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def closed_port() -> str:
-    """The base URL of a port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def citation(n: int, start: int, quote: str) -> Citation:
@@ -184,15 +123,6 @@ def test_a_reply_that_cites_nothing_given_is_refused(stand_in: StandIn, reply: s
 
 # ---- through answer_question ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Retriever:
-    """A retriever over tests/data with hash vectors: keyword matching does the work."""
-    data = tmp_path_factory.mktemp("tiny")
-    build_index(discover([fixtures_dir]), data, FakeEmbedder())  # type: ignore[arg-type]
-    return Retriever(open_index(data, FakeEmbedder.model_id), FakeEmbedder(),  # type: ignore[arg-type]
-                     Lexicon.from_lines(["收入 收入 [shou1 ru4] /income/revenue/"], {}))
-
-
 def test_a_generated_answer_cites_what_it_was_given(tiny: Retriever, stand_in: StandIn) -> None:
     client = LlmClient(stand_in.url, "m", timeout=5)
     answer = answer_question(tiny, REVENUE, generator=client)
@@ -228,3 +158,60 @@ def test_the_model_is_not_asked_when_the_documents_do_not_say(tiny: Retriever,
     answer = answer_question(tiny, "曠視科技的市值是多少？", generator=LlmClient(stand_in.url, "m"))
     assert not answer.answerable and answer.mode == "extractive"
     assert stand_in.requests == []
+
+
+# ---- through the engine, /v1/ask and `wenda ask` ------------------------------------------
+
+def llm_settings(data_dir: Path, base_url: str | None) -> Settings:
+    return Settings(data_dir=data_dir, glossary=data_dir / "no-glossary.toml",
+                    llm_base_url=base_url, llm_model="stand-in", llm_timeout=5)
+
+
+def cited_numbers(answer: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+
+
+def test_an_engine_with_a_server_configured_answers_ask_in_generated_mode(
+        tiny_data: Path, stand_in: StandIn) -> None:
+    settings = llm_settings(tiny_data, stand_in.url)
+    engine = Engine.start(settings, FakeEmbedder())  # type: ignore[arg-type]
+    assert engine.generator == LlmClient(stand_in.url, "stand-in", 5.0)
+    with TestClient(create_app(settings, engine=engine)) as client:
+        body = client.post("/v1/ask", json={"question": REVENUE}).json()
+    assert (body["mode"], body["intent"], body["answerable"]) == ("generated", "number", True)
+    assert body["answer"].startswith("收入為人民幣3,405,842千元[1]")
+    assert cited_numbers(body["answer"]) == {c["n"] for c in body["citations"]}
+    documents = engine.retriever.index.store.documents
+    for c in body["citations"]:
+        assert c["quote"] == documents[c["doc_id"]].text[c["char_start"]:c["char_end"]]
+    assert stand_in.requests[0]["body"]["model"] == "stand-in"
+
+
+def test_an_engine_whose_server_is_down_answers_extractively(tiny_data: Path,
+                                                             closed_port: str) -> None:
+    engine = Engine.start(llm_settings(tiny_data, closed_port), FakeEmbedder())  # type: ignore[arg-type]
+    answer = EngineBackend(engine).answer(REVENUE, 5, Filters(), "auto", [])
+    assert answer.mode == "extractive" and answer.answerable and "3,405,842" in answer.answer
+
+
+def test_answers_are_extractive_unless_a_server_is_configured(tiny_data: Path) -> None:
+    settings = Settings(data_dir=tiny_data, glossary=tiny_data / "no-glossary.toml")
+    engine = Engine.start(settings, FakeEmbedder())  # type: ignore[arg-type]
+    assert engine.generator is None
+    assert EngineBackend(engine).answer(REVENUE, 5, Filters(), "auto", []).mode == "extractive"
+
+
+def test_a_bad_server_url_stops_the_engine_at_start(tiny_data: Path) -> None:
+    with pytest.raises(ValueError, match="must start with http"):
+        Engine.start(llm_settings(tiny_data, "127.0.0.1:8080/v1"), FakeEmbedder())  # type: ignore[arg-type]
+
+
+def test_wenda_ask_uses_the_configured_server(tiny_data: Path, stand_in: StandIn,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: llm_settings(tiny_data, stand_in.url))
+    monkeypatch.setattr("service.engine.make_embedder", lambda settings: FakeEmbedder())
+    result = CliRunner().invoke(cli.app, ["ask", REVENUE, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["mode"], body["answerable"]) == ("generated", True)
+    assert cited_numbers(body["answer"]) == {c["n"] for c in body["citations"]}
