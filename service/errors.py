@@ -61,6 +61,26 @@ class IndexNotLoadedError(WendaError):
     status, code = 503, "index_not_loaded"
 
 
+class InvalidQuestionsError(WendaError):
+    status, code = 422, "invalid_questions"
+
+
+class TooManyQuestionsError(WendaError):
+    status, code = 422, "too_many_questions"
+
+
+class UnsupportedFileError(WendaError):
+    status, code = 415, "unsupported_file"
+
+
+class TooManyJobsError(WendaError):
+    status, code = 429, "too_many_jobs"
+
+
+class UnknownJobError(WendaError):
+    status, code = 404, "unknown_job"
+
+
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large",
                415: "unsupported_media_type", 429: "too_many_requests"}

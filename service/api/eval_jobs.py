@@ -20,7 +20,7 @@ from eval.runner import Progress, QuestionResult, evaluate, summarise
 from service.api.auth import Access
 from service.api.backend import Backend
 from service.api.eval_schemas import JobStatus
-from service.errors import WendaError
+from service.errors import TooManyJobsError, UnknownJobError
 from service.retrieve import Filters
 
 log = logging.getLogger("wenda.api")
@@ -30,12 +30,6 @@ MAX_QUESTIONS = 2000  # questions per job
 RETRY_AFTER_S = 10
 
 
-class TooManyJobsError(WendaError):
-    status, code = 429, "too_many_jobs"
-
-
-class UnknownJobError(WendaError):
-    status, code = 404, "unknown_job"
 
 
 @dataclass

@@ -32,7 +32,13 @@ from service.api.eval_schemas import (
     EvalRequest,
     EvalStatusResponse,
 )
-from service.errors import InvalidRequestError, WendaError, translate_validation
+from service.errors import (
+    InvalidQuestionsError,
+    InvalidRequestError,
+    TooManyQuestionsError,
+    UnsupportedFileError,
+    translate_validation,
+)
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["eval"])
@@ -43,16 +49,7 @@ _BINARY = (b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x89PNG", b"\xff\xd8\xff", b"G
 _SNIFF = 8192  # bytes looked at for NULs
 
 
-class InvalidQuestionsError(WendaError):
-    status, code = 422, "invalid_questions"
 
-
-class TooManyQuestionsError(WendaError):
-    status, code = 422, "too_many_questions"
-
-
-class UnsupportedFileError(WendaError):
-    status, code = 415, "unsupported_file"
 
 
 async def get_jobs(request: Request) -> EvalJobs:
