@@ -129,8 +129,6 @@ class Candidate:
     text: str = ""  # the quoted text (without its header)
 
 
-
-
 def rank_candidates(retriever: Retriever, hits: list[Hit], asked: Asked) -> list[Candidate]:
     """Every sentence and row of the passages, best first."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
