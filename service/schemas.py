@@ -44,10 +44,9 @@ class SearchRequest(_Strict):
     method: Method = "hybrid"
 
 
-class CitationInfo(BaseModel):
-    """One quoted span: `quote` is exactly the document's text[char_start:char_end]."""
+class LocatedSpan(BaseModel):
+    """Where a span of a document is: the fields citations and passages share."""
 
-    n: int
     doc_id: str
     title: str
     section: str
@@ -56,23 +55,21 @@ class CitationInfo(BaseModel):
     line_end: int
     char_start: int
     char_end: int
+
+
+class CitationInfo(LocatedSpan):
+    """One quoted span: `quote` is exactly the document's text[char_start:char_end]."""
+
+    n: int
     quote: str
     quote_converted: str | None = None
     chunk_id: str = ""
 
 
-class PassageInfo(BaseModel):
+class PassageInfo(LocatedSpan):
     """A retrieved passage: `text` is exactly the document's text[char_start:char_end]."""
 
     chunk_id: str
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    line_start: int
-    line_end: int
-    char_start: int
-    char_end: int
     text: str
     clean: str = Field(description="the passage with line wraps repaired, for reading")
     score: float
