@@ -1,17 +1,30 @@
 // Wenda's ask box. Embed with <div id="wenda"></div> and a script tag whose src is
 // this file on the Wenda server ('/widget.js'); the API calls go to that same server.
 // Options on the script tag: data-target (CSS selector, default "#wenda"), data-api-key.
+// Option on the target element: data-query-param="q" makes the box read the page's URL:
+// ?q=<question>[&script=auto|original|zh-Hant|zh-Hans] fills it in and asks at once, and
+// each question asked is written back into the URL, so an answer can be linked to.
 // All document text is set with textContent, never parsed as HTML.
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = new URL(".", script && script.src ? script.src : window.location.href).href;
   var target = (script && script.dataset.target) || "#wenda";
-  var apiKey = (script && script.dataset.apiKey) || sessionStorage.getItem("wenda-api-key") || "";
+  var apiKey = (script && script.dataset.apiKey) || loadKey();
+
+  // Storage can be blocked (sandboxed frames, strict privacy settings): the box still works.
+  function loadKey() {
+    try { return window.sessionStorage.getItem("wenda-api-key") || ""; } catch (e) { return ""; }
+  }
+
+  function saveKey(key) {
+    try { window.sessionStorage.setItem("wenda-api-key", key); } catch (e) { /* kept in memory */ }
+  }
 
   var CSS = [
+    ".wenda{overflow-wrap:anywhere}",
     ".wenda form{display:flex;gap:.5rem;flex-wrap:wrap}",
-    ".wenda input[type=search]{flex:1 1 20rem;font:inherit;padding:.5rem .7rem;border:1px solid #bbb;border-radius:6px}",
+    ".wenda input[type=search]{flex:1 1 20rem;min-width:0;font:inherit;padding:.5rem .7rem;border:1px solid #bbb;border-radius:6px}",
     ".wenda button,.wenda select{font:inherit;padding:.5rem .9rem;border-radius:6px;border:1px solid #888;background:#f4f4f6}",
     ".wenda .wenda-status{color:#666;margin:.75rem 0}",
     ".wenda .wenda-error{color:#a00}",
@@ -21,10 +34,14 @@
     ".wenda ol{padding-left:1.5rem}",
     ".wenda li{margin-bottom:.75rem}",
     ".wenda .wenda-where{color:#555;font-size:.9rem}",
+    ".wenda summary{cursor:pointer}",
     ".wenda blockquote{margin:.3rem 0;padding:.3rem .7rem;border-left:3px solid #4a7;background:#f6faf7;white-space:pre-wrap}",
+    ".wenda blockquote.wenda-converted{border-left-style:dashed}",
     ".wenda details{margin:.4rem 0}",
     ".wenda .wenda-passage{white-space:pre-wrap;font-size:.92rem;color:#333}"
   ].join("\n");
+
+  var OPTIONS = [["auto", "auto"], ["original", "original 原文"], ["zh-Hant", "繁體"], ["zh-Hans", "简体"]];
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -37,8 +54,10 @@
     var parts = [item.title || item.doc_id];
     if (item.section) parts.push(item.section);
     if (item.page !== null && item.page !== undefined) parts.push("p. " + item.page);
-    parts.push(item.line_start === item.line_end ? "line " + item.line_start
-                                                 : "lines " + item.line_start + "–" + item.line_end);
+    if (item.line_start !== null && item.line_start !== undefined) {
+      parts.push(item.line_start === item.line_end ? "line " + item.line_start
+                                                   : "lines " + item.line_start + "–" + item.line_end);
+    }
     return parts.join(" · ");
   }
 
@@ -53,7 +72,11 @@
         li.value = c.n;
         li.appendChild(el("div", "wenda-where", where(c)));
         li.appendChild(el("blockquote", "", c.quote));
-        if (c.quote_converted) li.appendChild(el("blockquote", "", c.quote_converted));
+        if (c.quote_converted) {
+          var converted = el("blockquote", "wenda-converted", c.quote_converted);
+          converted.title = "converted to " + data.reply_script + " 已轉換字體";
+          li.appendChild(converted);
+        }
         list.appendChild(li);
       });
       out.appendChild(list);
@@ -69,6 +92,22 @@
     }
   }
 
+  // The API answers errors as {"error": {"code": ..., "message": ...}}; anything else (a proxy's
+  // HTML page, an empty body) is reported by its HTTP status.
+  function errorMessage(data, response) {
+    var error = data && data.error;
+    var message = error && typeof error === "object" ? error.message : error;
+    if (typeof message === "string" && message) {
+      return error.code ? message + " (" + error.code + ")" : message;
+    }
+    return "HTTP " + response.status + (response.statusText ? " " + response.statusText : "");
+  }
+
+  function showError(status, message) {
+    status.className = "wenda-status wenda-error";
+    status.textContent = message;
+  }
+
   function ask(question, replyScript, status, out) {
     var headers = {"Content-Type": "application/json"};
     if (apiKey) headers["X-API-Key"] = apiKey;
@@ -78,26 +117,27 @@
     return fetch(base + "v1/ask", {
       method: "POST", headers: headers,
       body: JSON.stringify({question: question, reply_script: replyScript})
+    }).catch(function () {
+      throw new Error("cannot reach the Wenda server 無法連線至伺服器");
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.status === 401) {
           var key = window.prompt("API key");
           if (key) {
             apiKey = key;
-            sessionStorage.setItem("wenda-api-key", key);
+            saveKey(key);
             return ask(question, replyScript, status, out);
           }
         }
-        if (!response.ok) {
-          var message = data.error ? data.error.message : "HTTP " + response.status;
-          throw new Error(message);
+        if (!response.ok) throw new Error(errorMessage(data, response));
+        if (!data || typeof data.answer !== "string") {
+          throw new Error("unexpected reply from the server (HTTP " + response.status + ")");
         }
         status.textContent = "";
         render(out, data);
       });
     }).catch(function (error) {
-      status.className = "wenda-status wenda-error";
-      status.textContent = error.message;
+      showError(status, error.message);
     });
   }
 
@@ -106,30 +146,63 @@
     var form = el("form");
     var input = el("input");
     input.type = "search";
-    input.required = true;
     input.placeholder = "商湯2023年的總收入是多少？ / What was SenseTime's revenue in 2023?";
     input.setAttribute("aria-label", "Question");
     var select = el("select");
     select.setAttribute("aria-label", "Reply script");
-    [["auto", "auto"], ["original", "original 原文"], ["zh-Hant", "繁體"], ["zh-Hans", "简体"]]
-      .forEach(function (pair) {
-        var option = el("option", "", pair[1]);
-        option.value = pair[0];
-        select.appendChild(option);
-      });
+    OPTIONS.forEach(function (pair) {
+      var option = el("option", "", pair[1]);
+      option.value = pair[0];
+      select.appendChild(option);
+    });
     var button = el("button", "", "Ask 提問");
     button.type = "submit";
     form.append(input, select, button);
     var status = el("div", "wenda-status");
     status.setAttribute("role", "status");
     var out = el("div");
+    var param = root.dataset.queryParam;
+    function submit() {
+      var question = input.value.trim();
+      if (!question) {
+        out.replaceChildren();
+        showError(status, "Please type a question. 請輸入問題。");
+        input.focus();
+        return;
+      }
+      if (param) remember(param, question, select.value);
+      button.disabled = true;
+      ask(question, select.value, status, out).finally(function () { button.disabled = false; });
+    }
+    // Not `required`: a blank question gets the same visible message as one of only spaces.
+    form.noValidate = true;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (!input.value.trim()) return;
-      button.disabled = true;
-      ask(input.value, select.value, status, out).finally(function () { button.disabled = false; });
+      submit();
     });
     root.append(form, status, out);
+    if (param) {
+      var query = new URLSearchParams(window.location.search);
+      var scriptChoice = query.get("script");
+      if (scriptChoice && OPTIONS.some(function (pair) { return pair[0] === scriptChoice; })) {
+        select.value = scriptChoice;
+      }
+      if ((query.get(param) || "").trim()) {
+        input.value = query.get(param);
+        submit();
+      }
+    }
+  }
+
+  // Put the question into the page's URL (without reloading) so the answer can be linked to.
+  function remember(param, question, replyScript) {
+    try {
+      var url = new URL(window.location.href);
+      url.searchParams.set(param, question);
+      if (replyScript === "auto") url.searchParams.delete("script");
+      else url.searchParams.set("script", replyScript);
+      window.history.replaceState(null, "", url.href);
+    } catch (e) { /* e.g. a sandboxed frame: asking still works */ }
   }
 
   function start() {
