@@ -16,6 +16,7 @@ from service.llm import GenerationError, LlmClient, generate
 from service.question import (
     YEAR,
     Asked,
+    Concept,
     Intent,
     is_number,
     latin_words,
@@ -29,10 +30,11 @@ ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]
 
 # Abstain when confidence() of the best sentence is below this. Calibrated with
 # eval/bench_answer.py on eval/questions.jsonl (205 answerable, 28 unanswerable): at 0.275,
-# 84.4% of answerable questions are answered correctly (86.8% if never abstaining), and of
-# 19 abstentions 10 are unanswerable questions (recall 36%, precision 53%) and 4 were being
-# answered wrongly anyway. It sits mid-plateau: right answers plus right abstentions are
-# 181-183 of 233 from 0.25 to 0.325. At 0.40, 64% of unanswerables abstain at 78.5% accuracy.
+# 86.8% of answerable questions are answered correctly (89.3% if never abstaining), and of
+# 20 abstentions 11 are unanswerable questions (recall 39%, precision 55%). Even/odd
+# question ids: recall 57%/21%, precision 57%/50%. Re-fitting the threshold or the
+# MISSING_NUMBER_CONFIDENCE / intent-fit factors on one half did not carry over to the
+# other, so they stay. At 0.40, 68% of unanswerables abstain at 81.0% accuracy.
 ABSTAIN_BELOW = 0.275
 NOT_FOUND = {
     "zh-Hant": "文件中沒有找到這個問題的答案。",
@@ -144,7 +146,7 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
     around = matching_form(f"{document.meta.title} {' '.join(chunk.section)}\n{chunk.context}"
                            f"\n{chunk.clean}")
     around_words = latin_words(around)
-    near = [c.found_in(around, around_words) for c in concepts]
+    near = [_found(c, around, around_words, asked) for c in concepts]
     total = sum(c.weight for c in concepts) or 1.0
     out = []
     for span, header in quotable(document, chunk):
@@ -154,7 +156,7 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
         if sum(ch.isalnum() for ch in form) < 4:
             continue  # "4.", "(b)": nothing to quote
         words = latin_words(form)
-        found = [c.found_in(form, words) for c in concepts]
+        found = [_found(c, form, words, asked) for c in concepts]
         pairs = list(zip(concepts, found, near, strict=True))
         local = sum(c.weight * max(f, CONTEXT_SHARE * n) for c, f, n in pairs) / total
         row = is_row(own)
@@ -167,6 +169,14 @@ def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
         coverage = sum(c.weight * f for c, f, _ in pairs) / total
         out.append(Candidate(hit, rank, span, header, score, coverage, fit, missing, own))
     return out
+
+
+def _found(concept: Concept, form: str, words: frozenset[str], asked: Asked) -> float:
+    """Concept.found_in, except that a pinned number ("Scope 3") needs its word beside it."""
+    pin = asked.pinned.get(concept.token)
+    if pin is None:
+        return concept.found_in(form, words)
+    return 1.0 if pin.search(form) else 0.0
 
 
 def _label_share(question: str, row: str) -> float:

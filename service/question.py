@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -50,6 +50,7 @@ _ASKING = frozenset((
     "名字", "叫", "意思", "百分之", "s", "when", "who", "whom", "date", "day", "month", "exactly",
     "called", "name"))
 _NUMERALS = "一二三四五六七八九十"
+_DIGITS = tuple(str(n) for n in range(1, 11))
 
 
 def detect_intent(question: str) -> Intent:
@@ -157,6 +158,23 @@ def _phrase_terms(retriever: Retriever, words: list[str]) -> dict[str, list[tupl
     return found
 
 
+def pinned_numbers(form: str, concepts: list[Concept]) -> dict[str, re.Pattern[str]]:
+    """Numbers up to ten the question ties to a word before them ("scope 3", "范围三",
+    "glm-5"): the evidence must repeat the pair, in either language and as digit or numeral,
+    not just the number somewhere ("Scope 1 and Scope 2" is no Scope 3). Larger numbers are
+    ages, days and amounts ("aged 40", "12月"); one-character words have too many senses."""
+    found: dict[str, re.Pattern[str]] = {}
+    for number in (c.token for c in concepts if c.token in _NUMERALS or c.token in _DIGITS):
+        digit = str(_NUMERALS.index(number) + 1) if number in _NUMERALS else number
+        after = rf"(?:{digit}|{_NUMERALS[int(digit) - 1]})(?![\d.])"
+        word = next((c for c in concepts if len(c.token) > 1 and not is_number(c.token)
+                     and re.search(rf"{re.escape(c.token)}[ -]?{after}", form)), None)
+        if word is not None:
+            words = "|".join(re.escape(t) for t in {word.token, *(t for t, _ in word.translations)})
+            found[number] = re.compile(rf"(?:{words})[ \t(（-]{{0,3}}{after}")
+    return found
+
+
 @dataclass(frozen=True)
 class Asked:
     """A question as the scorer reads it: matching form, intent, weighted content words."""
@@ -164,12 +182,13 @@ class Asked:
     form: str
     intent: Intent
     concepts: list[Concept]
+    pinned: dict[str, re.Pattern[str]] = field(default_factory=dict)  # pinned_numbers
 
 
 def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:
     """The question's matching form, intent and concepts, for scoring candidates."""
-    return Asked(matching_form(question), detect_intent(question),
-                 question_concepts(retriever, plan))
+    form, concepts = matching_form(question), question_concepts(retriever, plan)
+    return Asked(form, detect_intent(question), concepts, pinned_numbers(form, concepts))
 
 
 def with_history(retriever: Retriever, question: str, history: list[str] | None) -> str:

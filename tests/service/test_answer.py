@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.corpus import discover
+from index.normalise import matching_form
 from index.script import converter
 from service.answer import (
     NOT_FOUND,
@@ -20,7 +21,7 @@ from service.answer import (
 from service.cite import line_at, readable
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
-from service.question import detect_intent, read_question
+from service.question import Concept, detect_intent, pinned_numbers, read_question
 from service.retrieve import Hit, Retriever
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -240,3 +241,14 @@ def test_an_answer_reports_its_intent_and_timings(results: Retriever) -> None:
     assert answer.intent == "date" and "2024年6月26日" in answer.answer
     assert set(answer.timings_ms) == {"retrieve", "select"} and len(answer.passages) == 2
     assert answer.mode == "extractive"
+
+
+def test_a_number_tied_to_a_word_must_stand_beside_it_in_the_evidence() -> None:
+    scope = Concept("scope", 3.0, (("范围", 0.9),))
+    pinned = pinned_numbers("what were scope 3 emissions?", [scope, Concept("3", 3.0)])
+    assert set(pinned) == {"3"}
+    assert pinned["3"].search(matching_form("Scope 3 emissions (tCO2e)"))
+    assert pinned["3"].search(matching_form("間接溫室氣體排放量（範圍三）"))
+    assert not pinned["3"].search(matching_form("Scope 1 and Scope 2 for the period"))
+    ages = [Concept("aged", 2.0), Concept("40", 3.0), Concept("年", 1.0), Concept("一", 1.0)]
+    assert pinned_numbers("employees aged 40 to 49, 2025年一共", ages) == {}
