@@ -104,12 +104,11 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     timer.lap("chunk")
 
     build_dir = new_build_dir(data_dir)  # invisible to readers until published
-    vectors, embedded = _vectors(chunks, embedder, previous, progress)
+    vectors, keys, embedded = _vectors(chunks, embedder, previous, progress)
     timer.lap("embed")
 
     np.save(build_dir / VECTORS, vectors)
-    (build_dir / VECTOR_KEYS).write_text(json.dumps(
-        [_vector_key(embedder.model_id, embedding_text(c)) for c in chunks]), encoding="utf-8")
+    (build_dir / VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
     save_dense(build_dense(vectors, np.arange(len(chunks)), options.dense_kind), build_dir)
     (build_dir / PARALLEL).write_text(json.dumps(align_parallel(documents, chunks, vectors)),
                                       encoding="utf-8")
@@ -161,8 +160,9 @@ def _same_build(folder: Path, wanted: IndexManifest) -> bool:
 
 
 def _vectors(chunks: list[Chunk], embedder: Embedder, previous: Path | None,
-             progress: Progress) -> tuple[np.ndarray, int]:
-    """Vectors for every chunk, reusing the previous build's for unchanged passages."""
+             progress: Progress) -> tuple[np.ndarray, list[str], int]:
+    """Vectors for every chunk, their cache keys, and how many had to be embedded; the
+    previous build's vectors are reused for unchanged passages."""
     texts = [embedding_text(c) for c in chunks]
     keys = [_vector_key(embedder.model_id, t) for t in texts]
     known = _previous_vectors(previous)
@@ -176,7 +176,7 @@ def _vectors(chunks: list[Chunk], embedder: Embedder, previous: Path | None,
         rows = missing[start:start + batch]
         vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
         progress("embed", min(start + batch, len(missing)), len(missing))
-    return vectors, len(missing)
+    return vectors, keys, len(missing)
 
 
 def _previous_vectors(folder: Path | None) -> dict[str, np.ndarray]:

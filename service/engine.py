@@ -15,8 +15,6 @@ from service.config import Settings
 from service.llm import LlmClient, make_client
 from service.retrieve import Retriever
 
-GLOSSARY_NAME = "glossary.toml"
-
 
 def read_glossary(path: Path) -> list[tuple[str, str]]:
     """Bilingual (Chinese, English) name pairs from a corpus glossary file, if there is one."""

@@ -16,8 +16,8 @@ from index.embed import Embedder
 from index.lexicon import Lexicon
 from index.normalise import dense_form, matching_form
 from index.reader import LoadedIndex
-from index.script import converter, detect_script
-from index.types import Chunk, Script
+from index.script import detect_script
+from index.types import Chunk, DocumentMeta, Script
 
 Method = Literal["hybrid", "bm25", "dense"]
 _ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -259,10 +259,7 @@ class Retriever:
         return mask
 
 
-def _matches(meta: object, filters: Filters) -> bool:
-    from index.types import DocumentMeta
-
-    assert isinstance(meta, DocumentMeta)
+def _matches(meta: DocumentMeta, filters: Filters) -> bool:
     checks = (
         not filters.doc_ids or meta.doc_id in filters.doc_ids,
         not filters.companies or meta.company in filters.companies,
@@ -273,6 +270,3 @@ def _matches(meta: object, filters: Filters) -> bool:
     )
     return all(checks)
 
-
-def simplified(text: str) -> str:
-    return converter("t2s").convert(text)
