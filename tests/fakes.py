@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +33,15 @@ class FakeEmbedder:
 
     def warm_up(self) -> None:
         return None
+
+
+def corpus_folder(folder: Path, fixtures: Path, manifest: str, copied: tuple[str, ...],
+                  written: dict[str, str] | None = None) -> Path:
+    """A corpus folder: fixture files copied from tests/data, others written, a manifest."""
+    folder.mkdir(parents=True)
+    for name in copied:
+        shutil.copy(fixtures / name, folder / name)
+    for name, text in (written or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "manifest.toml").write_text(manifest, encoding="utf-8")
+    return folder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, corpus_folder
 
 from index.build import BuildOptions, build_index
 from index.corpus import discover
@@ -40,12 +39,8 @@ WATER = "Water use fell by a tenth in 2023. " * 3 + "\n\nRain water is collected
 
 @pytest.fixture
 def corpus(tmp_path: Path, fixtures_dir: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name in ("zh-hant.txt", "zh-hans.txt", "en.txt"):
-        shutil.copy(fixtures_dir / name, folder / name)
-    (folder / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
-    return folder
+    return corpus_folder(tmp_path / "corpus", fixtures_dir, MANIFEST,
+                         ("zh-hant.txt", "zh-hans.txt", "en.txt"))
 
 
 def build(corpus: Path, data: Path, embedder: FakeEmbedder, force: bool = False):  # type: ignore[no-untyped-def]
@@ -102,7 +97,7 @@ CRASHING_BUILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, corpus_folder
 from index.build import BuildOptions, build_index
 from index.corpus import discover
 

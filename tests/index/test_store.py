@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, corpus_folder
 
 from index.build import BuildOptions, build_index, text_hash
 from index.chunk import ChunkSettings, chunk_document
@@ -47,12 +46,8 @@ parallel = "business-zh-hant"
 @pytest.fixture
 def corpus(tmp_path: Path, fixtures_dir: Path) -> Path:
     """A corpus folder holding the three script fixtures and a manifest."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name in ("zh-hant.txt", "zh-hans.txt", "en.txt"):
-        shutil.copy(fixtures_dir / name, folder / name)
-    (folder / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
-    return folder
+    return corpus_folder(tmp_path / "corpus", fixtures_dir, MANIFEST,
+                         ("zh-hant.txt", "zh-hans.txt", "en.txt"))
 
 
 def loaded(corpus: Path) -> list[tuple[Document, list[Chunk]]]:

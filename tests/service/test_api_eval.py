@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from fakes import corpus_folder
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -412,11 +412,7 @@ PARITY = [
 def engine(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path,
            corpus_dir: Path) -> Engine:
     root = tmp_path_factory.mktemp("eval-parity")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in ("en.txt", "zh-hant.txt"):
-        shutil.copy(fixtures_dir / name, corpus / name)
-    (corpus / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
+    corpus = corpus_folder(root / "corpus", fixtures_dir, MANIFEST, ("en.txt", "zh-hant.txt"))
     settings = Settings(data_dir=root / "data", corpus_dir=corpus,
                         glossary=corpus_dir / "glossary.toml")
     embedder = make_embedder(settings)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from fakes import corpus_folder
 
 from index.corpus import discover
 from service.config import Settings
@@ -44,11 +44,8 @@ General waste fell to 80 tonnes after we removed single-use cups from every kitc
 def engine(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path,
            corpus_dir: Path) -> Engine:
     root = tmp_path_factory.mktemp("retrieve")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(fixtures_dir / "zh-hant.txt", corpus / "zh-hant.txt")
-    (corpus / "water.txt").write_text(WATER, encoding="utf-8")
-    (corpus / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
+    corpus = corpus_folder(root / "corpus", fixtures_dir, MANIFEST, ("zh-hant.txt",),
+                           {"water.txt": WATER})
     settings = Settings(data_dir=root / "data", corpus_dir=corpus,
                         glossary=corpus_dir / "glossary.toml")
     embedder = make_embedder(settings)
