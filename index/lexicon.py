@@ -9,15 +9,18 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
 from index.script import converter
 
-FORMAT_VERSION = 1
-MAX_TERMS = 6
+FORMAT_VERSION = 2
+MAX_TERMS = 6  # terms per word in a query
+# Candidates kept per key, so that a query restricted to the words its documents use
+# (`known`) still finds some: the dictionary's first senses are often not the corpus's.
+STORED_TERMS = 40
 MAX_PHRASE = 4  # content words in the longest gloss indexed as an English phrase
 WHOLE, HEAD, PART = 1.0, 0.6, 0.35  # the English key is the whole gloss / its head / another word
 DERIVED = 0.8  # "emission" also looks up "emit", at this share of the weight
@@ -48,6 +51,11 @@ DERIVATIONS = (
     ("ation", "e"), ("ation", ""), ("ment", ""), ("ance", ""), ("ance", "y"), ("ence", ""),
 )
 # fmt: on
+# Chinese filings write months as numbers (2023年12月31日), not as the dictionary's 十二月.
+# ("may" is a stop word, so is never looked up.)
+MONTHS = {name: f"{number}月" for number, name in enumerate((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december"), start=1)}
 _NOT_CONTENT = STOP_WORDS | GLOSS_NOISE
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -60,6 +68,7 @@ _LIFESPAN = re.compile(r"\(\s*(?:c\.\s*)?\d{1,4}(?:\s*BC)?\s*[-–]|\(-\d|\bb\. 
 _CEDICT_FILE = "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 Terms = list[tuple[str, float]]
+Known = Callable[[str], bool]  # whether the documents searched use a term
 
 
 class Lexicon:
@@ -120,7 +129,7 @@ class Lexicon:
         if max_terms < 1:
             raise ValueError(f"max_terms must be at least 1, got {max_terms}")
         en, zh = _score_entries(list(_parse(lines)), frequencies)
-        return cls(_encode(en, max_terms), _encode(zh, max_terms), max_terms)
+        return cls(_encode(en, STORED_TERMS), _encode(zh, STORED_TERMS), max_terms)
 
     @classmethod
     def from_json(cls, text: str) -> Lexicon:
@@ -143,11 +152,12 @@ class Lexicon:
         """
         return Lexicon(self.en_to_zh, self.zh_to_en, self.max_terms, [*self.glossary, *pairs])
 
-    def expand_english(self, tokens: Sequence[str]) -> Terms:
+    def expand_english(self, tokens: Sequence[str], known: Known | None = None) -> Terms:
         """Chinese terms for English tokens; phrases win over their words; best weight first.
 
         Every longest phrase match is kept, overlaps included ("gross profit" and "profit
         margin" in "gross profit margin"); words outside all phrases are looked up alone.
+        With `known`, only the terms it accepts (and glossary terms) are candidates.
         """
         words = [w for token in tokens for w in _WORD.findall(token.lower())]
         found: dict[str, float] = {}
@@ -156,37 +166,47 @@ class Lexicon:
             for length in range(min(self._longest, len(words) - i), 1, -1):
                 if word in STOP_WORDS or all(covered[i : i + length]):
                     break
-                terms = self._lookup_english(words[i : i + length])
+                terms = self._lookup_english(words[i : i + length], known)
                 if terms:
                     _merge(found, terms)
                     covered[i : i + length] = [True] * length
                     break
         for word, done in zip(words, covered, strict=True):
             if not done and word not in STOP_WORDS:
-                _merge(found, self._lookup_english([word]))
+                _merge(found, self._lookup_english([word], known))
         return sorted(found.items(), key=lambda item: -item[1])
 
-    def expand_chinese(self, words: Sequence[str]) -> Terms:
+    def expand_chinese(self, words: Sequence[str], known: Known | None = None) -> Terms:
         """English words (singular) for Simplified Chinese tokens; best weight first."""
         found: dict[str, float] = {}
         for word in words:
             glossary = [(w, 1.0) for w in self._glossary_zh.get(word, ())]
-            _merge(found, _combine(glossary, _decode(self.zh_to_en.get(word)), self.max_terms))
+            terms = _decode(self.zh_to_en.get(word))
+            _merge(found, _combine(glossary, terms, self.max_terms, known))
         return sorted(found.items(), key=lambda item: -item[1])
 
-    def _lookup_english(self, words: Sequence[str]) -> Terms:
+    def _lookup_english(self, words: Sequence[str], known: Known | None) -> Terms:
         if words[-1] in STOP_WORDS:
             return []
         key = " ".join(self._canonical(w) for w in words)
         glossary = [(t, 1.0) for t in self._glossary_en.get(key, ())]
-        terms = _decode(self.en_to_zh.get(key))
+        if key in MONTHS:
+            glossary.append((MONTHS[key], 1.0))
+        terms = self._terms(key, known)
         if len(words) == 1:
-            if not terms and not glossary:
-                terms = _decode(self.en_to_zh.get(self._inflection_stem(key)))
-            stem = next((s for s in _derivation_stems(key) if s in self.en_to_zh), None)
-            if stem is not None:
-                terms += [(t, round(w * DERIVED, 3)) for t, w in _decode(self.en_to_zh[stem])]
+            related = [s for s in _derivation_stems(key) if s in self.en_to_zh][:1]
+            inflected = self._inflection_stem(key)  # 'borrowings' -> 'borrow'
+            if inflected != key and (terms or glossary):
+                related.append(inflected)
+            elif inflected != key:
+                terms = self._terms(inflected, known)
+            for stem in related:
+                terms += [(t, round(w * DERIVED, 3)) for t, w in self._terms(stem, known)]
         return _combine(glossary, terms, self.max_terms)
+
+    def _terms(self, key: str, known: Known | None) -> Terms:
+        terms = _decode(self.en_to_zh.get(key))
+        return terms if known is None else [(t, w) for t, w in terms if known(t)]
 
     def _canonical(self, word: str) -> str:
         return _singular(word, self._key_words)
@@ -222,10 +242,11 @@ def _derivation_stems(word: str) -> Iterator[str]:
             yield word[: -len(suffix)] + replacement
 
 
-def _combine(glossary: Terms, terms: Terms, limit: int) -> Terms:
+def _combine(glossary: Terms, terms: Terms, limit: int, known: Known | None = None) -> Terms:
     merged = dict(glossary)
     for term, weight in sorted(terms, key=lambda item: -item[1]):
-        merged.setdefault(term, weight)
+        if known is None or known(term):
+            merged.setdefault(term, weight)
     return list(merged.items())[:limit]
 
 

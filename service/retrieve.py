@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -84,8 +85,10 @@ class QueryPlan:
     matching: str
     tokens: dict[str, float] = field(default_factory=dict)  # for its own language
     translated: dict[str, float] = field(default_factory=dict)  # for the other language
-    # each question token with every form that counts as finding it (itself, translations)
-    forms: dict[str, frozenset[str]] = field(default_factory=dict)
+    # each question token with the forms that count as finding it: itself and each of its
+    # translations, a form being tokens that must all be present (定期, 存款, 定期存款)
+    forms: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)  # how telling finding each token is
 
 
 def language(script: str) -> str:
@@ -119,9 +122,11 @@ class Retriever:
                          for doc_id, doc in index.store.documents.items()}
         self._tokens = [frozenset(index.tokenizer.tokens(keyword_text(c))) for c in index.chunks]
         self._df = Counter(t for tokens in self._tokens for t in tokens)
-        self._shared = {t for t in self._df if t.isascii()} & {
-            t for c, tokens in zip(index.chunks, self._tokens, strict=True)
-            if c.script != "en" for t in tokens}
+        self._vocabulary: dict[str, set[str]] = {"en": set(), "zh": set()}
+        for chunk, tokens in zip(index.chunks, self._tokens, strict=True):
+            self._vocabulary[language(chunk.script)].update(tokens)
+        self._shared = {t for t in self._vocabulary["zh"] if t.isascii()}
+        self._known: dict[tuple[str, str], bool] = {}
 
     def plan(self, question: str) -> QueryPlan:
         """Tokens for the question's own language, and translated ones for the other."""
@@ -132,30 +137,46 @@ class Retriever:
         translated: dict[str, float] = {}
         english = [w for w in _ENGLISH_WORD.findall(matching) if w not in _QUESTION_WORDS]
         if english:
-            for term, weight in self.lexicon.expand_english(english):
+            for term, weight in self.lexicon.expand_english(english, self._knows("zh")):
                 self._add_term(translated, term, weight)
         chinese = [t for t in native if not t.isascii()]
         if chinese:
-            for term, weight in self.lexicon.expand_chinese(chinese):
+            for term, weight in self.lexicon.expand_chinese(chinese, self._knows("en")):
                 self._add_term(translated, term, weight)
         # Names, codes and figures ("EBITDA", "GPU", "2023") are shared by both languages.
         shared = {t: w for t, w in plan.tokens.items()
                   if t.isascii() and (language(plan.script) == "zh" or t in self._shared)}
         plan.translated = {**translated, **shared}
         plan.forms = {t: self._forms(t) for t in plan.tokens}
+        plan.idf = {t: self._idf(forms) for t, forms in plan.forms.items()}
         return plan
 
-    def _forms(self, token: str) -> frozenset[str]:
-        forms = {token}
+    def _forms(self, token: str) -> tuple[frozenset[str], ...]:
+        forms = {frozenset([token])}
         if token.isascii() and token.isalpha():
-            terms = self.lexicon.expand_english([token])
+            terms = self.lexicon.expand_english([token], self._knows("zh"))
         elif not token.isascii():
-            terms = self.lexicon.expand_chinese([token])
+            terms = self.lexicon.expand_chinese([token], self._knows("en"))
         else:
             terms = []
         for term, _ in terms:
-            forms.update(self.index.tokenizer.tokens(matching_form(term)))
-        return frozenset(forms)
+            tokens = frozenset(self.index.tokenizer.tokens(matching_form(term)))
+            if tokens:
+                forms.add(tokens)
+        return tuple(forms)
+
+    def _knows(self, lang: str) -> Callable[[str], bool]:
+        """Whether passages in `lang` use a term: translations they never use find nothing,
+        and would crowd out the dictionary's later senses that they do use."""
+        vocabulary = self._vocabulary[lang]
+
+        def known(term: str) -> bool:
+            key = (lang, term)
+            if key not in self._known:
+                tokens = self.index.tokenizer.tokens(matching_form(term))
+                self._known[key] = bool(tokens) and all(t in vocabulary for t in tokens)
+            return self._known[key]
+        return known
 
     def _add_term(self, weights: dict[str, float], term: str, weight: float) -> None:
         tokens = self.index.tokenizer.tokens(matching_form(term))
@@ -236,17 +257,19 @@ class Retriever:
 
     def coverage(self, plan: QueryPlan, row: int) -> float:
         """IDF-weighted share of the question's tokens found in a chunk, in any language."""
-        found = self._tokens[row]
-        total = hit = 0.0
-        for token, forms in plan.forms.items():
-            weight = self._idf(token)
-            total += weight
-            if not forms.isdisjoint(found):
-                hit += weight
-        return hit / total if total else 0.0
+        total = sum(plan.idf.values())
+        return sum(plan.idf[t] for t in self.found_words(plan, row)) / total if total else 0.0
 
-    def _idf(self, token: str) -> float:
-        return math.log((len(self._tokens) + 1) / (self._df.get(token, 0) + 0.5))
+    def found_words(self, plan: QueryPlan, row: int) -> list[str]:
+        """The question's tokens a chunk holds in one of their forms."""
+        found = self._tokens[row]
+        return [t for t, forms in plan.forms.items() if any(f <= found for f in forms)]
+
+    def _idf(self, forms: tuple[frozenset[str], ...]) -> float:
+        """How telling it is to find a word in any of its forms; a word found through a common
+        translation ('year' as 年) tells little, however rare the word is in English."""
+        df = max(min(self._df.get(t, 0) for t in form) for form in forms)
+        return math.log((len(self._tokens) + 1) / (df + 0.5))
 
     def _allowed(self, filters: Filters) -> np.ndarray:
         mask = self._masks.get(filters)

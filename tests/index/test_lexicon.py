@@ -24,6 +24,8 @@ TINY_CEDICT = """\
 排放 排放 [pai2 fang4] /to emit; to discharge (exhaust gas etc)/
 董事會 董事会 [dong3 shi4 hui4] /board of directors/
 導演 导演 [dao3 yan3] /director/
+移借 移借 [yi2 jie4] /borrowing/
+借款 借款 [jie4 kuan3] /to borrow money/
 """
 TINY_FREQUENCIES = {"收入": 10_000, "营收": 10, "员工": 3_000}
 COMPANY_GLOSSARY = [("商汤", "SenseTime"), ("日日新", "SenseNova"), ("营收", "revenue")]
@@ -185,3 +187,35 @@ def test_json_keeps_the_glossary(tiny: Lexicon) -> None:
     again = Lexicon.from_json(company.to_json())
     assert again.expand_english(["sensetime"]) == [("商汤", 1.0)]
     assert again.glossary == company.glossary
+
+
+def test_known_keeps_only_the_terms_the_documents_use(tiny: Lexicon) -> None:
+    def known(term: str) -> bool:
+        return term != "收入"
+
+    assert terms(tiny.expand_english(["revenue"], known)) == ["营收", "岁入"]
+    assert terms(tiny.expand_english(["revenue"], lambda term: False)) == []
+    company = tiny.with_glossary([("营收", "revenue")])
+    assert terms(company.expand_english(["revenue"], lambda term: False)) == ["营收"]
+    assert terms(tiny.expand_chinese(["员工"], lambda word: word == "employee")) == ["employee"]
+
+
+def test_known_reaches_senses_beyond_the_first_max_terms(lexicon: Lexicon) -> None:
+    # "deposit" is first a mineral deposit, a down payment...; filings mean 存款.
+    assert "定期存款" not in terms(lexicon.expand_english(["deposits"]))
+    found = lexicon.expand_english(["deposits"], lambda term: term in {"定期存款", "存款"})
+    assert set(terms(found)) == {"定期存款", "存款"}
+
+
+@pytest.mark.parametrize(("month", "chinese"), [("december", "12月"), ("June", "6月"),
+                                                 ("january", "1月")])
+def test_month_names_become_the_numbered_months_filings_use(
+    lexicon: Lexicon, month: str, chinese: str
+) -> None:
+    assert (chinese, 1.0) in lexicon.expand_english([month])
+    assert (chinese, 1.0) in lexicon.expand_english([month], lambda term: False)
+
+
+def test_an_inflected_word_also_finds_its_stem(tiny: Lexicon) -> None:
+    found = dict(tiny.expand_english(["borrowings"]))
+    assert found["借款"] < found["移借"]  # 借款 comes through "borrow", at a lower weight

@@ -10,7 +10,7 @@ from fakes import corpus_folder
 from index.corpus import discover
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
-from service.retrieve import Filters
+from service.retrieve import Filters, QueryPlan
 
 MANIFEST = """
 [[documents]]
@@ -107,3 +107,43 @@ def test_an_english_question_is_expanded_into_chinese_keywords(engine: Engine) -
     plan = engine.retriever.plan("How many patents does SenseTime hold?")
     assert plan.script == "en"
     assert "专利" in plan.translated and "商汤" in plan.translated
+
+
+def _row(engine: Engine, text: str) -> int:
+    return next(i for i, c in enumerate(engine.retriever.index.chunks) if text in c.text)
+
+
+def test_an_english_month_is_found_as_the_numbered_chinese_month(engine: Engine) -> None:
+    retriever = engine.retriever
+    plan = retriever.plan("How many AI models had SenseTime developed by 30 June 2021?")
+    assert {"6", "月"} <= plan.translated.keys()
+    assert "june" in retriever.found_words(plan, _row(engine, "截至2021年6月30日"))
+
+
+def test_translations_are_only_words_the_other_language_uses(engine: Engine) -> None:
+    retriever = engine.retriever
+    plan = retriever.plan("How much revenue did SenseTime hold?")
+    chinese = [t for t in plan.translated if not t.isascii()]
+    assert "收入" in chinese
+    vocabulary = {t for i, c in enumerate(retriever.index.chunks) if c.script != "en"
+                  for t in retriever.index.tokenizer.tokens(c.matching)}
+    assert set(chinese) <= vocabulary
+
+
+def test_a_word_is_found_only_where_a_whole_translation_is(engine: Engine) -> None:
+    retriever = engine.retriever
+    row = _row(engine, "財務概要")
+
+    def found(*forms: frozenset[str]) -> list[str]:
+        plan = QueryPlan("summary", "en", "summary", forms={"summary": forms})
+        return retriever.found_words(plan, row)
+
+    assert found(frozenset({"财务", "概要"})) == ["summary"]
+    assert found(frozenset({"财务", "财务总结"})) == []  # a part of a translation is not it
+    assert found(frozenset({"财务", "财务总结"}), frozenset({"概要"})) == ["summary"]
+
+
+def test_a_word_found_through_a_common_translation_weighs_little(engine: Engine) -> None:
+    plan = engine.retriever.plan("risk year")
+    # 'year' and 风险 (risk) are each in one passage, but 年 is in two.
+    assert plan.idf["year"] < plan.idf["risk"]
