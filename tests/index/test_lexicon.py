@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from index.lexicon import Lexicon
+from index.lexicon import FORMAT_VERSION, Lexicon
 
 TINY_CEDICT = """\
 # CC-CEDICT sample
@@ -171,6 +172,17 @@ def test_the_cache_round_trips(tmp_path: Path) -> None:
     assert cached.en_to_zh == built.en_to_zh
     assert cached.zh_to_en == built.zh_to_en
     assert cached.expand_english(["revenue"]) == built.expand_english(["revenue"])
+
+
+def test_a_cache_from_another_version_is_replaced(tmp_path: Path) -> None:
+    source = tmp_path / "cedict.txt"
+    source.write_text(TINY_CEDICT, encoding="utf-8")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "lexicon-v0-0123456789abcdef-6.json").write_text("{}", encoding="utf-8")
+    Lexicon.load(cache, source=source)
+    assert [p.name for p in cache.iterdir()] == [
+        f"lexicon-v{FORMAT_VERSION}-{hashlib.sha256(TINY_CEDICT.encode()).hexdigest()[:16]}-6.json"]
 
 
 def test_a_damaged_cache_is_built_again(tmp_path: Path) -> None:
