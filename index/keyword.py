@@ -100,6 +100,18 @@ class KeywordIndex:
     def vocabulary(self) -> dict[str, int]:
         return self._model.vocab_dict  # type: ignore[attr-defined]
 
+    def row_tokens(self, size: int) -> list[frozenset[str]]:
+        """The distinct tokens of each of the `size` rows, read back from the index."""
+        matrix = self._model.scores  # type: ignore[attr-defined]
+        indptr, rows = matrix["indptr"], matrix["indices"]  # token -> rows (CSC)
+        tokens: list[list[str]] = [[] for _ in range(size)]
+        for token, column in self.vocabulary.items():
+            if not token or column + 1 >= len(indptr):  # bm25s's "" placeholder for empty rows
+                continue
+            for row in rows[indptr[column]:indptr[column + 1]].tolist():
+                tokens[row].append(token)
+        return [frozenset(t) for t in tokens]
+
     def scores(self, weighted: dict[str, float], size: int,
                mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every chunk row for weighted query tokens; masked rows score 0."""

@@ -11,7 +11,6 @@ from typing import Literal
 
 import numpy as np
 
-from index.build import keyword_text
 from index.dense import search_dense
 from index.embed import Embedder
 from index.lexicon import Lexicon
@@ -120,7 +119,7 @@ class Retriever:
         self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
         self._aliases = {doc_id: [matching_form(a) for a in doc.meta.aliases]
                          for doc_id, doc in index.store.documents.items()}
-        self._tokens = [frozenset(index.tokenizer.tokens(keyword_text(c))) for c in index.chunks]
+        self._tokens = index.keyword.row_tokens(len(index.chunks))
         self._df = Counter(t for tokens in self._tokens for t in tokens)
         self._vocabulary: dict[str, set[str]] = {"en": set(), "zh": set()}
         for chunk, tokens in zip(index.chunks, self._tokens, strict=True):

@@ -1,0 +1,40 @@
+"""The keyword stage: jieba/English tokens and the bm25s index over them."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.keyword import KeywordIndex, KeywordTokenizer
+from index.normalise import matching_form
+
+TEXTS = [
+    "截至2023年12月31日止年度，收入為人民幣3,405.8百萬元。",
+    "商汤的「日日新」大模型体系与绝影智能汽车平台",
+    "Total revenue was RMB 3,405.8 million in 2023; patents and patent applications.",
+    "",  # an empty row (a table header chunk can have no tokens)
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> KeywordTokenizer:
+    return KeywordTokenizer(extra_words=["日日新", "绝影"])
+
+
+def test_tokens_fold_scripts_and_stem_plurals(tokenizer: KeywordTokenizer) -> None:
+    assert tokenizer.tokens(matching_form("收入為")) == tokenizer.tokens(matching_form("收入为"))
+    assert {"12", "月", "31", "收入"} <= set(tokenizer.tokens(matching_form(TEXTS[0])))
+    assert {"日日新", "绝影"} <= set(tokenizer.tokens(matching_form(TEXTS[1])))
+    assert "patent" in tokenizer.tokens(matching_form("patents"))
+
+
+def test_row_tokens_read_back_what_each_row_was_indexed_with(
+        tokenizer: KeywordTokenizer) -> None:
+    rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
+    index = KeywordIndex.build(rows)
+    assert index.row_tokens(len(rows)) == [frozenset(r) for r in rows]
+
+
+def test_scores_rank_the_row_holding_the_tokens_first(tokenizer: KeywordTokenizer) -> None:
+    rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
+    scores = KeywordIndex.build(rows).scores({"收入": 1.0, "12": 1.0}, len(rows))
+    assert scores.argmax() == 0 and scores[1] == 0.0 and scores[3] == 0.0
