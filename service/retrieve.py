@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.cedict import STOP_WORDS
 from index.dense import search_dense
 from index.embed import Embedder
 from index.lexicon import Lexicon
@@ -18,6 +19,7 @@ from index.normalise import dense_form, matching_form
 from index.reader import LoadedIndex
 from index.script import detect_script
 from index.types import Chunk, DocumentMeta, Script
+from service.phrases import Phrase, phrase_share, question_phrases
 
 Method = Literal["hybrid", "bm25", "dense"]
 _ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -59,6 +61,7 @@ class FusionSettings:
     other_language: float = 1.0
     dense: float = 0.3
     coverage: float = 0.02
+    phrases: float = 0.02  # share of an English question's word pairs found side by side
     # A question that names a company ("Zhipu's ...", "商湯的...") scales down passages
     # from the other companies' documents by this factor rather than excluding them.
     other_company: float = 0.5
@@ -88,6 +91,7 @@ class QueryPlan:
     # translations, a form being tokens that must all be present (定期, 存款, 定期存款)
     forms: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)  # how telling finding each token is
+    phrases: list[Phrase] = field(default_factory=list)  # English word pairs
 
 
 def language(script: str) -> str:
@@ -148,7 +152,13 @@ class Retriever:
         plan.translated = {**translated, **shared}
         plan.forms = {t: self._forms(t) for t in plan.tokens}
         plan.idf = {t: self._idf(forms) for t, forms in plan.forms.items()}
+        if language(plan.script) == "en":
+            plan.phrases = question_phrases(matching, _QUESTION_WORDS | STOP_WORDS,
+                                            self._chinese_terms, lambda t: plan.idf.get(t, 1.0))
         return plan
+
+    def _chinese_terms(self, word: str) -> list[str]:
+        return [matching_form(t) for t, _ in self.lexicon.expand_english([word], self._knows("zh"))]
 
     def _forms(self, token: str) -> tuple[frozenset[str], ...]:
         forms = {frozenset([token])}
@@ -233,6 +243,10 @@ class Retriever:
         if coverage:
             for row in scores:
                 scores[row] += coverage * self.coverage(plan, row)
+        if plan.phrases and self.fusion.phrases:
+            for row in scores:
+                share = phrase_share(plan.phrases, self.index.chunks[row].matching)
+                scores[row] += self.fusion.phrases * share
         named = self._named_documents(plan)
         if named:
             for row in scores:

@@ -10,6 +10,7 @@ from fakes import corpus_folder
 from index.corpus import discover
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
+from service.phrases import phrase_share
 from service.retrieve import Filters, QueryPlan
 
 MANIFEST = """
@@ -147,3 +148,11 @@ def test_a_word_found_through_a_common_translation_weighs_little(engine: Engine)
     plan = engine.retriever.plan("risk year")
     # 'year' and 风险 (risk) are each in one passage, but 年 is in two.
     assert plan.idf["year"] < plan.idf["risk"]
+
+
+def test_an_english_word_pair_is_found_as_adjacent_chinese_words(engine: Engine) -> None:
+    retriever = engine.retriever
+    plan = retriever.plan("What are the main risk factors?")
+    (pair,) = [p for p in plan.phrases if p.words == ("risk", "factors")]
+    assert phrase_share([pair], retriever.index.chunks[_row(engine, "風險因素")].matching) == 1.0
+    assert phrase_share([pair], retriever.index.chunks[_row(engine, "財務概要")].matching) == 0.0
