@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from importlib import metadata
 from typing import Any
 
@@ -15,18 +16,19 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.reader import IndexMismatchError, IndexMissingError
 from service.api import ask, chat, documents, evaluation, health, web
-from service.api.auth import parse_api_keys
-from service.api.backend import Backend, EngineBackend, load_backend
+from service.api.auth import RequireKey, parse_api_keys
+from service.api.backend import Backend, EngineBackend, EngineLoader
 from service.api.deps import ServiceState, get_access
+from service.api.eval_jobs import EvalJobs
+from service.api.reload import IndexWatcher, published_build
 from service.config import Settings, get_settings
 from service.engine import Engine
 from service.errors import error_response, install_error_handlers
 from service.schemas import ErrorResponse
 
-log = logging.getLogger("wenda.api")
 Loader = Callable[[Settings], Backend]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Documented on every /v1 route: the shape all of them answer errors in.
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description} for status, description in (
@@ -35,8 +37,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(settings: Settings | None = None, engine: Engine | Backend | None = None,
-               loader: Loader = load_backend) -> FastAPI:
-    """The Wenda API. Without `engine`, `loader` starts one for `settings` in the lifespan.
+               loader: Loader | None = None) -> FastAPI:
+    """The Wenda API. Without `engine`, `loader` (default: the real engine) starts one for
+    `settings` in the lifespan, and the app then follows `wenda index`: every
+    WENDA_RELOAD_SECONDS it loads a newly published build. An `engine` handed in is served
+    as it is; whoever made it owns it.
 
     Raises ValueError for unusable settings (such as a malformed WENDA_API_KEYS), so the
     service stops at start-up instead of serving with the wrong access rules.
@@ -45,19 +50,17 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     state = ServiceState(settings, parse_api_keys(settings.api_keys))
     if engine is not None:
         state.backend = EngineBackend(engine) if isinstance(engine, Engine) else engine
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if state.backend is None:
-            state.backend, state.not_ready = await run_in_threadpool(load, loader, settings)
-        yield
-
-    app = FastAPI(title="Wenda (問答)", version=_version(), lifespan=lifespan,
+    # One loader per app: it keeps the app's embedding model across reloads.
+    app = FastAPI(title="Wenda (問答)", version=_version(),
+                  lifespan=_lifespan(state, loader or EngineLoader()),
                   description="Cited answers from Traditional Chinese, Simplified Chinese and "
                               "English company filings.")
     app.state.wenda = state
+    app.state.eval_jobs = EvalJobs()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    # Outside the size limit: a caller without a key hears 401, not how big a body may be.
+    app.add_middleware(RequireKey, keyring=state.keyring, prefix="/v1")
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
@@ -69,6 +72,31 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     app.include_router(health.router)
     app.include_router(web.router)
     return app
+
+
+def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
+    """Start-up loads the backend, unless one was handed in, and starts watching for new
+    builds; shutdown stops the watcher and the evaluation jobs, waiting for their threads."""
+    settings = state.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watcher, watching = None, None
+        if state.backend is None:
+            watcher = IndexWatcher(state, partial(loader, settings),
+                                   partial(published_build, settings.data_dir))
+            await watcher.start()
+            if settings.reload_seconds > 0:
+                watching = asyncio.create_task(watcher.watch(settings.reload_seconds))
+        try:
+            yield
+        finally:
+            if watcher is not None and watching is not None:
+                watcher.stop()
+                await watching
+            await run_in_threadpool(app.state.eval_jobs.close)
+
+    return lifespan
 
 
 class BodySizeLimit:
@@ -97,17 +125,6 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counted, send)
-
-
-def load(loader: Loader, settings: Settings) -> tuple[Backend | None, str]:
-    """The loaded backend, or None and the reason the index cannot serve (the app still runs)."""
-    try:
-        backend = loader(settings)
-    except (IndexMissingError, IndexMismatchError) as exc:
-        log.warning("not ready: %s", exc)
-        return None, str(exc)
-    log.info("ready: %s", backend.description)
-    return backend, ""
 
 
 def _version() -> str:

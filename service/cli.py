@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -213,8 +214,6 @@ def serve(host: Annotated[str | None, typer.Option(
               min=1, max=65535, help="port (default: WENDA_PORT or 8000)")] = None,
           data_dir: DataDir = None) -> None:
     """Serve the HTTP API, the OpenAI-compatible chat endpoint and the ask page."""
-    import logging
-
     import uvicorn
 
     from service.app import create_app
@@ -229,12 +228,22 @@ def serve(host: Annotated[str | None, typer.Option(
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         err.print(f"[bold yellow]warning:[/] listening on {settings.host} without API keys "
                   "(WENDA_API_KEYS): whoever can reach it can read every document")
-    # Our own log lines beside uvicorn's; the root logger is left alone (jieba logs at DEBUG).
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    logging.getLogger("wenda").addHandler(handler)
-    logging.getLogger("wenda").setLevel(logging.INFO)
-    uvicorn.run(api, host=settings.host, port=settings.port)
+    uvicorn.run(api, host=settings.host, port=settings.port, log_config=log_config())
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging with our own `wenda.*` lines beside its own; the root logger is left
+    alone (jieba logs at DEBUG). uvicorn applies it when the server starts, so nothing here
+    attaches a handler to a stream that may be gone by the time a line is logged."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["wenda"] = {"()": "uvicorn.logging.DefaultFormatter",
+                                     "fmt": "%(levelprefix)s %(name)s: %(message)s"}
+    config["handlers"]["wenda"] = {"formatter": "wenda", "class": "logging.StreamHandler",
+                                   "stream": "ext://sys.stderr"}
+    config["loggers"]["wenda"] = {"handlers": ["wenda"], "level": "INFO", "propagate": False}
+    return config
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(5_000_000, ge=1000)
     max_span_chars: int = Field(default=20_000, ge=100, description="longest document span one "
                                 "GET /v1/documents/{id}?start=&end= returns")
+    reload_seconds: float = Field(2.0, ge=0, description="how often the service checks for a "
+                                  "newly published index and loads it; 0: never (restart)")
     cors_origins: str = Field(default="", description="comma-separated origins (portals) "
                               "allowed to call the API from a browser; empty: same origin only")
     # "key:group1,group2;key2:*" — empty means no key is required (loopback use).

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from index.types import DocumentMeta
-from service.errors import UnauthorizedError
+from service.errors import UnauthorizedError, error_response
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,32 @@ class KeyRing:
         if found is None:
             raise UnauthorizedError("the API key is not valid")
         return found
+
+
+class RequireKey:
+    """401 for a request under `prefix` without a valid key, before anything reads its body.
+
+    The router's `get_access` dependency runs only after FastAPI has parsed and validated
+    the body, so on its own a caller without a key would learn what its request got wrong
+    (400 malformed JSON, 422, 413). This refuses it first; `get_access` still works out the
+    access of the callers let through.
+    """
+
+    def __init__(self, app: ASGIApp, keyring: KeyRing, prefix: str) -> None:
+        self.app, self.keyring, self.prefix = app, keyring, prefix.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        path = path.removeprefix(scope.get("root_path", ""))  # as the router sees it
+        if self.keyring.keys and (path == self.prefix or path.startswith(self.prefix + "/")):
+            headers = Headers(scope=scope)
+            try:
+                self.keyring.authenticate(headers.get("authorization"), headers.get("x-api-key"))
+            except UnauthorizedError as exc:
+                await error_response(exc.status, exc.code, exc.message, exc.headers)(
+                    scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def parse_api_keys(spec: str) -> KeyRing:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from index.embed import Embedder
 from index.types import Document
 from service import answer as answer_module
 from service.answer import Answer, ReplyScript
 from service.config import Settings
-from service.engine import Engine
+from service.engine import Engine, make_embedder, make_generator
 from service.retrieve import Filters, Hit, Method
 
 
@@ -59,3 +60,21 @@ class EngineBackend:
 def load_backend(settings: Settings) -> Backend:
     """Start the real engine for `settings` (slow: loads the model and the index)."""
     return EngineBackend(Engine.start(settings))
+
+
+class EngineLoader:
+    """Starts the real engine on each call, loading the embedding model only on the first:
+    a reload after `wenda index` opens the new build and keeps the model (and its memory).
+
+    One app calls it from one place at a time (start-up, then the index watcher), so the
+    model is never loaded twice.
+    """
+
+    def __init__(self) -> None:
+        self.embedder: Embedder | None = None
+
+    def __call__(self, settings: Settings) -> Backend:
+        if self.embedder is None:
+            make_generator(settings)  # a bad LLM setting fails before the slow model load
+            self.embedder = make_embedder(settings)
+        return EngineBackend(Engine.start(settings, self.embedder))

@@ -15,12 +15,18 @@ from service.errors import IndexNotLoadedError
 
 @dataclass
 class ServiceState:
-    """Everything the lifespan loads once; read, never changed, by requests."""
+    """What the app serves: settings and keys, fixed at start-up, and the loaded backend.
+
+    Requests only read it. The lifespan and the index watcher (service/api/reload.py)
+    change it, on the event loop only, so no request sees half an update. A reload replaces
+    `backend` in one assignment: a request that already holds the old one finishes on it.
+    """
 
     settings: Settings
     keyring: KeyRing
     backend: Backend | None = None
-    not_ready: str = "the index is still loading"
+    not_ready: str = "the index is still loading"  # why there is no backend
+    reload_error: str = ""  # why the newest published build is not the one being served
 
 
 def service_state(request: Request) -> ServiceState:

@@ -3,6 +3,8 @@
 Jobs live in memory only: a restart forgets them. At most `max_active` jobs are queued or
 running at once (more is 429 too_many_jobs), and the `kept` most recently submitted
 finished jobs are kept for polling; older finished ones are forgotten (404 unknown_job).
+At app shutdown, running jobs stop between two questions and their threads are joined, so
+no job outlives the app that started it.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ MAX_ACTIVE = 2  # jobs queued or running at once; each one is a thread doing sea
 KEPT = 50  # finished jobs kept for polling, newest first
 MAX_QUESTIONS = 2000  # questions per job
 RETRY_AFTER_S = 10
+CLOSE_TIMEOUT_S = 10.0  # how long app shutdown waits for the running jobs to stop
 
 
+class JobStoppedError(Exception):
+    """The app is shutting down: a job stops between two questions."""
 
 
 @dataclass
@@ -69,6 +74,8 @@ class EvalJobs:
     max_questions: int = MAX_QUESTIONS
     _jobs: dict[str, EvalJob] = field(default_factory=dict)  # in submission order
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _workers: set[threading.Thread] = field(default_factory=set)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def submit(self, backend: Backend, questions: Sequence[Question], access: Access) -> EvalJob:
         """Start evaluating `questions` in a worker thread; 429 when enough jobs are running."""
@@ -82,14 +89,29 @@ class EvalJobs:
             job = EvalJob(uuid.uuid4().hex, access, questions)
             self._jobs[job.job_id] = job
             snapshot = replace(job)
-        worker = threading.Thread(target=self._run, args=(job, backend), daemon=True,
-                                  name=f"wenda-eval-{job.job_id[:8]}")
+            worker = threading.Thread(target=self._run, args=(job, backend), daemon=True,
+                                      name=f"wenda-eval-{job.job_id[:8]}")
+            self._workers.add(worker)
         try:
             worker.start()
         except RuntimeError:  # no thread to be had: free the slot rather than hold it forever
+            with self._lock:
+                self._workers.discard(worker)
             self._finish(job, error="the server could not start the evaluation")
             raise
         return snapshot
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop the running jobs between two questions and wait for their threads (at app
+        shutdown, so none is left logging or searching after the app is gone)."""
+        self._stopping.set()
+        with self._lock:
+            workers = list(self._workers)
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.warning("eval job thread %s is still running at shutdown", worker.name)
 
     def get(self, job_id: str, access: Access) -> EvalJob:
         """A consistent copy of the job; 404 unknown_job for ids this caller may not see."""
@@ -101,13 +123,26 @@ class EvalJobs:
             return replace(job)
 
     def _run(self, job: EvalJob, backend: Backend) -> None:
+        try:
+            self._evaluate(job, backend)
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
+
+    def _evaluate(self, job: EvalJob, backend: Backend) -> None:
         with self._lock:
             job.status, job.started = "running", time.monotonic()
         log.info("eval job %s: %d questions", job.job_id, job.total)
         try:
+            self._progress(job, 0)  # a job submitted as the app stops never starts
             results = evaluate_backend(backend, job.questions, job.access,
                                        lambda done, total: self._progress(job, done))
             summary = summarise(results)
+        except JobStoppedError:
+            log.info("eval job %s: stopped at shutdown after %d of %d questions", job.job_id,
+                     job.done, job.total)
+            self._finish(job, error="the server stopped before the evaluation finished")
+            return
         except Exception:  # a bug or a broken index: the job fails, the server carries on
             log.exception("eval job %s failed after %d of %d questions", job.job_id, job.done,
                           job.total)
@@ -119,6 +154,8 @@ class EvalJobs:
     def _progress(self, job: EvalJob, done: int) -> None:
         with self._lock:
             job.done = done
+        if self._stopping.is_set():
+            raise JobStoppedError(job.job_id)
 
     def _finish(self, job: EvalJob, results: list[QuestionResult] | None = None,
                 summary: dict[str, Any] | None = None, error: str | None = None) -> None:

@@ -49,15 +49,9 @@ _BINARY = (b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x89PNG", b"\xff\xd8\xff", b"G
 _SNIFF = 8192  # bytes looked at for NULs
 
 
-
-
-
 async def get_jobs(request: Request) -> EvalJobs:
-    """The app's evaluation jobs, made on first use (override in tests for other limits)."""
-    state = request.app.state
-    if not hasattr(state, "eval_jobs"):  # the event loop runs this: no race to guard
-        state.eval_jobs = EvalJobs()
-    jobs = state.eval_jobs
+    """The app's evaluation jobs (service.app makes them, and stops them at shutdown)."""
+    jobs = request.app.state.eval_jobs
     assert isinstance(jobs, EvalJobs)
     return jobs
 

@@ -18,8 +18,12 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "the index is not loaded"}})
 async def readyz(request: Request) -> dict[str, str | int]:
-    """200 once the index and model are loaded; 503 index_not_loaded with the reason."""
+    """200 once the index and model are loaded, naming the build served (`index`), with
+    `reload_error` when a newer published build could not be loaded; 503 index_not_loaded
+    with the reason."""
     state = service_state(request)
-    if state.backend is None:
+    backend = state.backend
+    if backend is None:
         raise IndexNotLoadedError(state.not_ready)
-    return {"status": "ready", **state.backend.description}
+    problem = {"reload_error": state.reload_error} if state.reload_error else {}
+    return {"status": "ready", **backend.description, **problem}

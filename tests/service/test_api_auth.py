@@ -69,6 +69,47 @@ def test_a_valid_key_in_either_header_is_accepted(keyed_client: TestClient, meth
     assert keyed_client.request(method, path, json=body, headers=headers).status_code == 200
 
 
+# Requests that are wrong in some way besides the key: without a key, only the key counts.
+BAD_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/v1/ask", {"content": b'{"question": "AI?"', "headers": {  # malformed JSON
+        "Content-Type": "application/json"}}),
+    ("POST", "/v1/ask", {"json": {"question": 5, "top_k": "many"}}),  # 422 invalid fields
+    ("POST", "/v1/ask", {"json": {"question": "AI?", "surprise": True}}),  # unknown field
+    ("POST", "/v1/search", {"content": b"not json", "headers": {
+        "Content-Type": "application/json"}}),
+    ("GET", "/v1/search?k=many", {}),  # invalid query
+    ("POST", "/v1/chat/completions", {"json": {"messages": "hello"}}),
+    ("POST", "/v1/eval", {"content": b"{", "headers": {"Content-Type": "application/json"}}),
+    ("POST", "/v1/ask", {"content": b"x" * 5000, "headers": {  # over the upload limit: 413
+        "Content-Type": "application/json"}}),
+    ("GET", "/v1/no-such-route", {}),
+    ("DELETE", "/v1/ask", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "request_args"), BAD_REQUESTS)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}])
+def test_a_caller_without_a_valid_key_learns_nothing_about_its_request(
+        keyed_client: TestClient, method: str, path: str, request_args: dict[str, Any],
+        headers: dict[str, str]) -> None:
+    args = {**request_args, "headers": {**request_args.get("headers", {}), **headers}}
+    response = keyed_client.request(method, path, **args)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path", "request_args", "status"), [
+    (*BAD_REQUESTS[0], 400), (*BAD_REQUESTS[1], 422), (*BAD_REQUESTS[4], 422),
+    (*BAD_REQUESTS[7], 413), (*BAD_REQUESTS[8], 404)])
+def test_a_caller_with_a_key_is_told_what_is_wrong_with_its_request(
+        keyed_client: TestClient, method: str, path: str, request_args: dict[str, Any],
+        status: int) -> None:
+    args = {**request_args, "headers": {**request_args.get("headers", {}),
+                                        "Authorization": "Bearer public-key"}}
+    assert keyed_client.request(method, path, **args).status_code == status
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/docs", "/openapi.json", "/",
                                   "/widget.js"])
 def test_health_docs_and_the_page_stay_open(keyed_client: TestClient, path: str) -> None:

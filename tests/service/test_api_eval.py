@@ -26,7 +26,6 @@ from service.api.auth import OPEN
 from service.api.backend import Backend, EngineBackend
 from service.api.eval_jobs import EvalJobs, evaluate_backend
 from service.api.eval_schemas import EvalQuestionResult
-from service.api.evaluation import get_jobs
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
@@ -77,7 +76,7 @@ def error_of(response: Any) -> tuple[int, str, str]:
 
 
 def use_jobs(client: TestClient, jobs: EvalJobs) -> EvalJobs:
-    cast(FastAPI, client.app).dependency_overrides[get_jobs] = lambda: jobs
+    cast(FastAPI, client.app).state.eval_jobs = jobs  # the app's own: its shutdown stops them
     return jobs
 
 
