@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from index.build import BuildOptions, BuildReport, Progress, build_index
 from index.corpus import SourceFile
 from index.embed import Embedder
-from index.lexicon import Lexicon
+from index.lexicon import FILINGS_GLOSSARY, Lexicon, read_glossary
 from index.reader import open_index
 from service.config import Settings
 from service.llm import LlmClient, make_client
 from service.retrieve import Retriever
-
-
-def read_glossary(path: Path) -> list[tuple[str, str]]:
-    """Bilingual (Chinese, English) name pairs from a corpus glossary file, if there is one."""
-    if not path.exists():
-        return []
-    try:
-        pairs = tomllib.loads(path.read_text(encoding="utf-8")).get("pairs", [])
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
-    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
-               for p in pairs):
-        raise ValueError(f"{path}: pairs must be [chinese, english] string pairs")
-    return [(p[0], p[1]) for p in pairs]
 
 
 def glossary_words(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -75,6 +59,7 @@ class Engine:
         generator = make_generator(settings)  # checked first: a bad setting fails at once
         embedder = embedder or make_embedder(settings)
         index = open_index(settings.data_dir, embedder.model_id)
+        # The corpus's own names first, then the standard terms of filings.
         lexicon = Lexicon.load(cache_dir=settings.data_dir / "cache").with_glossary(
-            read_glossary(settings.glossary))
+            read_glossary(settings.glossary) + read_glossary(FILINGS_GLOSSARY))
         return cls(settings, embedder, Retriever(index, embedder, lexicon), generator)

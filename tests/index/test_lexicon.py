@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.lexicon import FORMAT_VERSION, Lexicon
+from index.lexicon import FILINGS_GLOSSARY, FORMAT_VERSION, Lexicon, read_glossary
 
 TINY_CEDICT = """\
 # CC-CEDICT sample
@@ -231,3 +231,33 @@ def test_month_names_become_the_numbered_months_filings_use(
 def test_an_inflected_word_also_finds_its_stem(tiny: Lexicon) -> None:
     found = dict(tiny.expand_english(["borrowings"]))
     assert found["借款"] < found["移借"]  # 借款 comes through "borrow", at a lower weight
+
+
+def test_the_filings_glossary_is_well_formed() -> None:
+    pairs = read_glossary(FILINGS_GLOSSARY)
+    assert len(pairs) > 300
+    assert len(set(pairs)) == len(pairs)
+    assert all(len(zh) >= 2 and en.strip() for zh, en in pairs)
+
+
+@pytest.mark.parametrize(("english", "chinese"), [
+    ("net proceeds", "所得款项净额"),
+    ("trade receivables", "贸易应收款项"),
+    ("gearing ratio", "资本负债比率"),
+    ("share-based compensation", "以股份为基础的薪酬"),
+    ("selling expenses", "销售开支"),
+])
+def test_the_filings_glossary_gives_the_terms_filings_use(
+        lexicon: Lexicon, english: str, chinese: str) -> None:
+    words = english.replace("-", " ").split()
+    assert chinese not in terms(lexicon.expand_english(words))  # the dictionary alone lacks it
+    filings = lexicon.with_glossary(read_glossary(FILINGS_GLOSSARY))
+    assert chinese in terms(filings.expand_english(words))
+
+
+def test_a_malformed_glossary_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "glossary.toml"
+    path.write_text('pairs = [["商湯"]]', encoding="utf-8")
+    with pytest.raises(ValueError, match="glossary.toml"):
+        read_glossary(path)
+    assert read_glossary(tmp_path / "missing.toml") == []
