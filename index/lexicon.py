@@ -36,8 +36,9 @@ FILINGS_GLOSSARY = Path(__file__).parent / "data" / "filings_glossary.toml"
 DERIVED = 0.8  # "emission" also looks up "emit", at this share of the weight
 # fmt: off
 DERIVATIONS = (
-    ("ission", "it"), ("uction", "uce"), ("umption", "ume"), ("ution", "ute"), ("ation", "ate"),
-    ("ation", "e"), ("ation", ""), ("ment", ""), ("ance", ""), ("ance", "y"), ("ence", ""),
+    ("ional", "ion"), ("mental", "ment"), ("ission", "it"), ("uction", "uce"), ("umption", "ume"),
+    ("ution", "ute"), ("ation", "ate"), ("ation", "e"), ("ation", ""), ("ment", ""), ("ance", ""),
+    ("ance", "y"), ("ence", ""),
 )
 # fmt: on
 # Chinese filings write months as numbers (2023年12月31日), not as the dictionary's 十二月.
@@ -206,7 +207,7 @@ class Lexicon:
 
 
 def _derivation_stems(word: str) -> Iterator[str]:
-    """Verbs a noun may come from: 'emissions' -> 'emit', 'management' -> 'manage'."""
+    """Words a noun or adjective comes from: 'emissions' -> 'emit', 'operational' -> 'operation'."""
     word = word[:-1] if word.endswith(("ions", "ments", "ances", "ences")) else word
     for suffix, replacement in DERIVATIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:

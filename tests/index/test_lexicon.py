@@ -63,6 +63,8 @@ def terms(expansion: list[tuple[str, float]]) -> list[str]:
         ("carbon neutrality", "碳中和"),
         ("greenhouse gas emissions", "温室气体"),
         ("training", "培训"),
+        ("operational", "运营"),  # through "operation"
+        ("environmental", "环境"),
     ],
 )
 def test_english_words_find_their_usual_chinese(
