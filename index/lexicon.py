@@ -140,7 +140,7 @@ class Lexicon:
 
         Every longest phrase match is kept, overlaps included ("gross profit" and "profit
         margin" in "gross profit margin"); words outside all phrases are looked up alone.
-        With `known`, only the terms it accepts (and glossary terms) are candidates.
+        With `known`, only the terms it accepts, glossary terms included, are candidates.
         """
         words = [w for token in tokens for w in WORD.findall(token.lower())]
         found: dict[str, float] = {}
@@ -163,9 +163,9 @@ class Lexicon:
         """English words (singular) for Simplified Chinese tokens; best weight first."""
         found: dict[str, float] = {}
         for word in words:
-            glossary = [(w, 1.0) for w in self._glossary_zh.get(word, ())]
-            terms = _decode(self.zh_to_en.get(word))
-            _merge(found, _combine(glossary, terms, self.max_terms, known))
+            glossary = _known([(w, 1.0) for w in self._glossary_zh.get(word, ())], known)
+            terms = _known(_decode(self.zh_to_en.get(word)), known)
+            _merge(found, _combine(glossary, terms, self.max_terms))
         return sorted(found.items(), key=lambda item: -item[1])
 
     def _lookup_english(self, words: Sequence[str], known: Known | None) -> Terms:
@@ -175,6 +175,7 @@ class Lexicon:
         glossary = [(t, 1.0) for t in self._glossary_en.get(key, ())]
         if key in MONTHS:
             glossary.append((MONTHS[key], 1.0))
+        glossary = _known(glossary, known)
         terms = self._terms(key, known)
         if len(words) == 1:
             related = [s for s in _derivation_stems(key) if s in self.en_to_zh][:1]
@@ -188,8 +189,7 @@ class Lexicon:
         return _combine(glossary, terms, self.max_terms)
 
     def _terms(self, key: str, known: Known | None) -> Terms:
-        terms = _decode(self.en_to_zh.get(key))
-        return terms if known is None else [(t, w) for t, w in terms if known(t)]
+        return _known(_decode(self.en_to_zh.get(key)), known)
 
     def _canonical(self, word: str) -> str:
         return singular(word, self._key_words)
@@ -214,11 +214,14 @@ def _derivation_stems(word: str) -> Iterator[str]:
             yield word[: -len(suffix)] + replacement
 
 
-def _combine(glossary: Terms, terms: Terms, limit: int, known: Known | None = None) -> Terms:
+def _known(terms: Terms, known: Known | None) -> Terms:
+    return terms if known is None else [(t, w) for t, w in terms if known(t)]
+
+
+def _combine(glossary: Terms, terms: Terms, limit: int) -> Terms:
     merged = dict(glossary)
     for term, weight in sorted(terms, key=lambda item: -item[1]):
-        if known is None or known(term):
-            merged.setdefault(term, weight)
+        merged.setdefault(term, weight)
     return list(merged.items())[:limit]
 
 

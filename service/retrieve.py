@@ -29,6 +29,19 @@ do is are was were the a an of in on for to by with its it report reported compa
 according year years total number amount s""".split())
 
 
+# How questions name a kind of filing ("according to the prospectus", 业绩公告), by the
+# manifest's doc_type; in matching form.
+DOC_TYPE_NAMES = {
+    "prospectus": ("prospectus", "listing document", "招股章程", "招股书", "上市文件"),
+    "annual-results": ("annual results", "results announcement", "业绩公告", "年度业绩",
+                       "全年业绩"),
+    "interim-results": ("interim results", "interim report", "中期业绩", "中期报告"),
+    "annual-report": ("annual report", "年报", "年度报告"),
+    "esg-report": ("esg report", "sustainability report", "esg报告", "可持续发展报告",
+                   "环境、社会及管治报告"),
+}
+
+
 @dataclass(frozen=True)
 class Filters:
     """Metadata every hit must match; empty fields do not filter."""
@@ -62,8 +75,9 @@ class FusionSettings:
     dense: float = 0.3
     coverage: float = 0.02
     phrases: float = 0.02  # share of an English question's word pairs found side by side
-    # A question that names a company ("Zhipu's ...", "商湯的...") scales down passages
-    # from the other companies' documents by this factor rather than excluding them.
+    # A question that names a company ("Zhipu's ...", "商湯的...") or a kind of filing ("the
+    # prospectus") scales down passages from other documents by this factor rather than
+    # excluding them.
     other_company: float = 0.5
     # A passage's translation in the parallel edition ranks just below it, so a question
     # in any script finds the passage in both editions.
@@ -123,6 +137,8 @@ class Retriever:
         self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
         self._aliases = {doc_id: [matching_form(a) for a in doc.meta.aliases]
                          for doc_id, doc in index.store.documents.items()}
+        self._doc_types = {doc_id: doc.meta.doc_type
+                           for doc_id, doc in index.store.documents.items()}
         self._tokens = index.keyword.row_tokens(len(index.chunks))
         self._df = Counter(t for tokens in self._tokens for t in tokens)
         self._vocabulary: dict[str, set[str]] = {"en": set(), "zh": set()}
@@ -247,7 +263,7 @@ class Retriever:
             for row in scores:
                 share = phrase_share(plan.phrases, self.index.chunks[row].matching)
                 scores[row] += self.fusion.phrases * share
-        named = self._named_documents(plan)
+        named = self.named_documents(plan)
         if named:
             for row in scores:
                 if self.index.chunks[row].doc_id not in named:
@@ -262,11 +278,20 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
         return hits
 
-    def _named_documents(self, plan: QueryPlan) -> set[str]:
-        """Documents whose company the question names; empty when it names none or all."""
-        named = {doc_id for doc_id, aliases in self._aliases.items()
-                 if any(alias in plan.matching for alias in aliases)}
-        return named if len(named) < len(self._aliases) else set()
+    def named_documents(self, plan: QueryPlan) -> set[str]:
+        """Documents of the company and kind of filing the question names; empty when it
+        names neither, or names what every document is."""
+        everything = set(self._aliases)
+        by_company = {doc_id for doc_id, aliases in self._aliases.items()
+                      if any(alias in plan.matching for alias in aliases)}
+        kinds = {kind for kind, names in DOC_TYPE_NAMES.items()
+                 if any(name in plan.matching for name in names)}
+        by_kind = {doc_id for doc_id, kind in self._doc_types.items() if kind in kinds}
+        named = everything
+        for subset in (by_company, by_kind):
+            if subset:
+                named = named & subset
+        return named if named != everything else set()
 
     def coverage(self, plan: QueryPlan, row: int) -> float:
         """IDF-weighted share of the question's tokens found in a chunk, in any language."""

@@ -20,6 +20,7 @@ file = "zh-hant.txt"
 title = "商湯業務"
 company = "SenseTime Group Inc."
 year = 2021
+doc_type = "prospectus"
 aliases = ["SenseTime", "商湯"]
 
 [[documents]]
@@ -28,6 +29,7 @@ file = "water.txt"
 title = "Water notes"
 company = "Example Water Ltd."
 year = 2023
+doc_type = "esg-report"
 script = "en"
 """
 WATER = """Water stewardship
@@ -84,6 +86,7 @@ def test_every_method_ranks_passages_best_first(engine: Engine, method: str) -> 
     (Filters(scripts=frozenset({"zh-Hant"})), {"business-zh-hant"}),
     (Filters(years=frozenset({2023})), {"water-notes"}),
     (Filters(companies=frozenset({"SenseTime Group Inc."})), {"business-zh-hant"}),
+    (Filters(doc_types=frozenset({"esg-report"})), {"water-notes"}),
 ])
 def test_filters_apply_before_ranking(engine: Engine, filters: Filters,
                                       expected: set[str]) -> None:
@@ -105,9 +108,10 @@ def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine)
 
 
 def test_an_english_question_is_expanded_into_chinese_keywords(engine: Engine) -> None:
-    plan = engine.retriever.plan("How many patents does SenseTime hold?")
+    plan = engine.retriever.plan("How many patents and what gross profit did SenseTime have?")
     assert plan.script == "en"
-    assert "专利" in plan.translated and "商汤" in plan.translated
+    assert "毛利" in plan.translated and "商汤" in plan.translated
+    assert "专利" not in plan.translated  # no passage here speaks of patents
 
 
 def _row(engine: Engine, text: str) -> int:
@@ -156,3 +160,16 @@ def test_an_english_word_pair_is_found_as_adjacent_chinese_words(engine: Engine)
     (pair,) = [p for p in plan.phrases if p.words == ("risk", "factors")]
     assert phrase_share([pair], retriever.index.chunks[_row(engine, "風險因素")].matching) == 1.0
     assert phrase_share([pair], retriever.index.chunks[_row(engine, "財務概要")].matching) == 0.0
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("What does the prospectus say about water?", {"business-zh-hant"}),
+    ("招股章程如何描述用水？", {"business-zh-hant"}),
+    ("How much water does the sustainability report give?", {"water-notes"}),
+    ("What does SenseTime's ESG report say about water?", set()),  # no such document
+    ("How much water was used?", set()),
+])
+def test_a_question_naming_a_kind_of_filing_favours_those_documents(
+        engine: Engine, question: str, named: set[str]) -> None:
+    retriever = engine.retriever
+    assert retriever.named_documents(retriever.plan(question)) == named
