@@ -40,8 +40,10 @@ def test_the_bundled_question_set_is_valid_balanced_and_covers_every_document(
     assert all(f'id = "{doc_id}"' in manifest for doc_id in covered) and len(covered) == 5
 
 
-def test_wenda_eval_check_passes_on_the_bundled_questions() -> None:
-    result = CliRunner().invoke(app, ["eval", "check"])
+@pytest.mark.parametrize("extra", [[], [str(DEFAULT_QUESTIONS.parent / "holdout.jsonl")],
+                                   [str(DEFAULT_QUESTIONS.parent / "holdout2.jsonl")]])
+def test_wenda_eval_check_passes_on_the_bundled_questions(extra: list[str]) -> None:
+    result = CliRunner().invoke(app, ["eval", "check", *extra])
     assert result.exit_code == 0, result.output
     assert "every evidence string found verbatim" in result.output
 
