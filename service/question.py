@@ -43,12 +43,13 @@ _INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
                           r"rate|revenue|margin|ebitda|loss|profit|borrowings|emissions|"
                           r"consumption|expenses|price|amount|intensity|hours|range)\b")),
 )
-# Words that say what kind of answer is wanted, not what it is about.
+# Words that say what kind of answer is wanted, not what it is about. The percent words
+# ask for a percentage, which the evidence writes as "50.5%" (service.fit checks for one).
 _ASKING = frozenset((
     "什么", "甚么", "多少", "几", "哪", "哪些", "哪个", "哪家", "哪位", "哪天", "哪一天", "一天",
     "哪年", "哪一年", "一年", "时候", "什么时候", "何时", "何日", "谁", "是不是", "有没有", "没有",
-    "名字", "叫", "意思", "百分之", "s", "when", "who", "whom", "date", "day", "month", "exactly",
-    "called", "name"))
+    "名字", "叫", "意思", "百分之", "百分", "百分比", "百分率", "s", "when", "who", "whom", "date",
+    "day", "month", "exactly", "called", "name", "percent", "percentage"))
 _NUMERALS = "一二三四五六七八九十"
 _DIGITS = tuple(str(n) for n in range(1, 11))
 
@@ -183,6 +184,14 @@ class Asked:
     intent: Intent
     concepts: list[Concept]
     pinned: dict[str, re.Pattern[str]] = field(default_factory=dict)  # pinned_numbers
+
+    def found(self, concept: Concept, form: str, words: frozenset[str]) -> float:
+        """Concept.found_in, except that a pinned number ("Scope 3") needs its word beside
+        it."""
+        pin = self.pinned.get(concept.token)
+        if pin is None:
+            return concept.found_in(form, words)
+        return 1.0 if pin.search(form) else 0.0
 
 
 def read_question(retriever: Retriever, question: str, plan: QueryPlan) -> Asked:

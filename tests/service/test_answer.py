@@ -15,12 +15,12 @@ from service.answer import (
     Answer,
     answer_question,
     confidence,
-    intent_fit,
     rank_candidates,
 )
 from service.cite import line_at, readable
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
+from service.fit import intent_fit
 from service.question import Concept, detect_intent, pinned_numbers, read_question
 from service.retrieve import Hit, Retriever
 
@@ -203,6 +203,13 @@ def test_a_number_question_quotes_the_row_with_its_column_header(results: Retrie
     assert row.quote.startswith("毛利") and "1,500,787" in row.quote
     assert header.char_end < row.char_start and header.line_end < row.line_start
     assert answer.answer.index("人民幣千元") < answer.answer.index("1,500,787")
+
+
+@pytest.mark.parametrize("question", ["商湯2023年的總收入是多少？", "商汤2023年的总收入是多少？"])
+def test_a_total_is_quoted_where_it_is_the_figure_not_where_a_segment_is_a_share_of_it(
+        results: Retriever, question: str) -> None:
+    first = answer_question(results, question).citations[0].quote
+    assert "3,405" in first and "佔" not in first
 
 
 @pytest.mark.parametrize(("reply_script", "used", "simplified"), [
