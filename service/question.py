@@ -6,6 +6,7 @@ import math
 import re
 import weakref
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -87,7 +88,12 @@ class Concept:
 
 
 def _occurs(term: str, form: str, words: frozenset[str]) -> bool:
-    return term in form if any(is_cjk(ch) for ch in term) else term in words
+    return term in form if _has_cjk(term) else term in words
+
+
+@lru_cache(maxsize=65536)
+def _has_cjk(term: str) -> bool:  # asked millions of times per evaluation, of few terms
+    return any(is_cjk(ch) for ch in term)
 
 
 _LATIN = re.compile(r"[a-z0-9]+(?:[.][0-9]+)?%?|[a-z0-9]+")
