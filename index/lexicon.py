@@ -180,10 +180,11 @@ class Lexicon:
         if len(words) == 1:
             related = [s for s in _derivation_stems(key) if s in self.en_to_zh][:1]
             inflected = self._inflection_stem(key)  # 'borrowings' -> 'borrow'
-            if inflected != key and (terms or glossary):
-                related.append(inflected)
-            elif inflected != key:
-                terms = self._terms(inflected, known)
+            if inflected != key:
+                if terms or glossary:  # the word's own senses first, its stem's after
+                    related.append(inflected)
+                else:
+                    terms = self._terms(inflected, known)
             for stem in related:
                 terms += [(t, round(w * DERIVED, 3)) for t, w in self._terms(stem, known)]
         return _combine(glossary, terms, self.max_terms)
@@ -195,7 +196,7 @@ class Lexicon:
         return singular(word, self._key_words)
 
     def _inflection_stem(self, word: str) -> str:
-        """'training' -> 'train', 'used' -> 'use', for words that are no key themselves."""
+        """'training' -> 'train', 'used' -> 'use': the stem when it is a key, else the word."""
         for suffix in ("ing", "ed"):
             if word.endswith(suffix) and len(word) > len(suffix) + 2:
                 stem = word[: -len(suffix)]
