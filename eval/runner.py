@@ -16,9 +16,9 @@ from eval.metrics import (
 )
 from eval.questions import Question
 from index.types import Document
+from service.access import Filters
 from service.answer import Answer
 from service.api.backend import Backend
-from service.retrieve import Filters
 
 METHODS = ("bm25", "dense", "hybrid", "generic")
 K = 10

@@ -22,6 +22,7 @@ from index.load import load_document
 from index.normalise import NORMALISER_VERSION, dense_form, matching_form
 from index.store import (
     IndexManifest,
+    build_lock,
     current_index,
     new_build_dir,
     publish,
@@ -102,7 +103,20 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     chunks = [c for d in documents for c in chunks_by_doc[d.doc_id]]
     progress("chunk", len(chunks), len(chunks))
     timer.lap("chunk")
+    with build_lock(data_dir):
+        final, embedded = _write_build(documents, hashes, chunks, manifest, data_dir, embedder,
+                                       options, previous, progress, timer)
+    return BuildReport(index_dir=final, documents=[
+        _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
+        embedded=embedded, reused=len(chunks) - embedded)
 
+
+def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list[Chunk],
+                 manifest: IndexManifest, data_dir: Path, embedder: Embedder,
+                 options: BuildOptions, previous: Path | None, progress: Progress,
+                 timer: _Timer) -> tuple[Path, int]:
+    """Embed and index `chunks` into a new build folder, then publish it; returns the
+    published folder and how many passages were embedded."""
     build_dir = new_build_dir(data_dir)  # invisible to readers until published
     vectors, keys, embedded = _vectors(chunks, embedder, previous, progress)
     timer.lap("embed")
@@ -125,9 +139,7 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     manifest.write(build_dir)
     final = publish(build_dir, data_dir)
     timer.lap("index")
-    return BuildReport(index_dir=final, documents=[
-        _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
-        embedded=embedded, reused=len(chunks) - embedded)
+    return final, embedded
 
 
 def _metadata_hash(documents: list[Document]) -> str:

@@ -19,7 +19,7 @@ from index.types import Chunk, model_revision
 
 
 class IndexMismatchError(ValueError):
-    """The index on disk was built by another model or pipeline version."""
+    """The index on disk was built by another model or pipeline version, or is damaged."""
 
 
 class IndexMissingError(ValueError):
@@ -52,8 +52,18 @@ def open_index(data_dir: Path, model_id: str) -> LoadedIndex:
     """Load the current build in `data_dir`, checking it fits this pipeline and model."""
     folder = current_index(data_dir)
     if folder is None:
-        raise IndexMissingError(
-            f"no index in {data_dir}: build one with `wenda index` first")
+        raise IndexMissingError("no index has been built in the data folder yet: build one with "
+                                "`wenda index` first")
+    try:
+        return _open(folder, model_id)
+    except IndexMismatchError:
+        raise
+    except ValueError as exc:  # a damaged build: unreadable manifest, store or index files
+        raise IndexMismatchError(f"build {folder.name} cannot be read: "
+                                 f"{str(exc).replace(str(folder) + '/', '')}") from exc
+
+
+def _open(folder: Path, model_id: str) -> LoadedIndex:
     manifest = IndexManifest.read(folder)
     check_manifest(manifest, model_id)
     tokenizer = KeywordTokenizer(read_words(folder / KEYWORD_DIR / KEYWORD_WORDS))
@@ -62,7 +72,7 @@ def open_index(data_dir: Path, model_id: str) -> LoadedIndex:
     dense = load_dense(folder)
     if dense.ntotal != len(store) or dense.d != manifest.dimension:
         raise IndexMismatchError(
-            f"{folder}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
+            f"build {folder.name}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
             f"the chunk store {len(store)} chunks and the manifest size {manifest.dimension}")
     return LoadedIndex(folder, manifest, store, dense, KeywordIndex.load(folder / KEYWORD_DIR),
                        tokenizer, _parallel(folder / PARALLEL))

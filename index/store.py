@@ -9,13 +9,15 @@ leaves the previous index in place and loadable.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,34 @@ from index.types import Chunk, Document, DocumentMeta, check_script
 CURRENT = "index"
 BUILDS = "builds"
 KEEP_BUILDS = 2
+LOCK = ".build.lock"
+
+
+class BuildBusyError(ValueError):
+    """Another build is writing to the same data folder."""
+
+
+@contextmanager
+def build_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data folder's build lock; raise BuildBusyError if another build holds it.
+
+    With the lock held no other build is running, so any `.partial` folder left in
+    builds/ is from a build that was killed: it is removed here, at the next build's start.
+    The lock is the kernel's (flock), so it is released when a killed process dies.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildBusyError("another `wenda index` is building in this data folder; "
+                                 "wait for it to finish") from None
+        try:
+            for partial in (data_dir / BUILDS).glob("*.partial"):
+                shutil.rmtree(partial, ignore_errors=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -75,7 +105,8 @@ class IndexManifest:
 
 
 def new_build_dir(data_dir: Path) -> Path:
-    """A fresh, empty folder for a build that is not yet visible to readers."""
+    """A fresh, empty folder for a build that is not yet visible to readers (made while
+    holding build_lock, which removes those of killed builds)."""
     now = time.time_ns()
     # Nanoseconds in the name keep builds in order even when two start in the same second.
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now / 1e9)) + f".{now % 10**9:09d}"
@@ -111,10 +142,6 @@ def _prune(builds: Path, keep: str) -> None:
     for old in finished[:-KEEP_BUILDS]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-    for partial in builds.glob("*.partial"):
-        # A .partial folder older than an hour is a crashed build, never a running one.
-        if time.time() - partial.stat().st_mtime > 3600:
-            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _fsync_dir(folder: Path) -> None:

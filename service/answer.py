@@ -10,6 +10,7 @@ from typing import Literal
 from index.normalise import matching_form
 from index.script import detect_script
 from index.types import Script
+from service.access import Filters
 from service.cite import Citation, cite, conversion, is_row, quotable, readable
 from service.fit import candidate_fit, label_share, subject
 from service.llm import GenerationError, LlmClient, generate
@@ -22,7 +23,7 @@ from service.question import (
     read_question,
     with_history,
 )
-from service.retrieve import Filters, Hit, Retriever
+from service.retrieve import Hit, Retriever
 
 _log = logging.getLogger(__name__)
 ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]

@@ -21,11 +21,12 @@ from service.api.auth import RequireKey, parse_api_keys
 from service.api.backend import Backend, EngineBackend, EngineLoader
 from service.api.deps import ServiceState, get_access
 from service.api.eval_jobs import EvalJobs
+from service.api.guards import CrossSiteWrites, SecurityHeaders, TrustedHosts, trusted_hosts
 from service.api.reload import IndexWatcher, published_build
 from service.config import Settings, get_settings
 from service.engine import Engine
 from service.errors import error_response, install_error_handlers
-from service.schemas import ErrorResponse
+from service.schemas import MAX_QUESTION, MAX_TOP_K, ErrorResponse
 
 Loader = Callable[[Settings], Backend]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -58,20 +59,52 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     app.state.wenda = state
     app.state.eval_jobs = EvalJobs()
     install_error_handlers(app)
+    # Middleware runs outermost last-added first: the Host check, headers on everything
+    # (errors included), CORS, the cross-site guard, the key, then the body size.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     # Outside the size limit: a caller without a key hears 401, not how big a body may be.
     app.add_middleware(RequireKey, keyring=state.keyring, prefix="/v1")
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    app.add_middleware(CrossSiteWrites, origins=frozenset(origins))
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
+    app.add_middleware(SecurityHeaders, private_prefixes=("/v1", "/readyz"))
+    app.add_middleware(TrustedHosts, allowed=trusted_hosts(settings))
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)], responses=_ERRORS)
     for router in (ask.router, documents.router, chat.router, evaluation.router):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health.router)
     app.include_router(web.router)
+    _declare_limits(app, settings)
     return app
+
+
+def _declare_limits(app: FastAPI, settings: Settings) -> None:
+    """Write this server's settings into its OpenAPI schema where the models mark a limit
+    (service.schemas.MAX_QUESTION, MAX_TOP_K), so the schema declares what is enforced."""
+    generate = app.openapi
+    limits = {MAX_QUESTION: ("maxLength", settings.max_question_chars),
+              MAX_TOP_K: ("maximum", settings.max_top_k)}
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            for marker, (keyword, value) in limits.items():
+                if node.pop(marker, None):
+                    node[keyword] = value
+            for child in node.values():
+                visit(child)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            visit(generate())  # generate() caches the schema it returns in app.openapi_schema
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:

@@ -109,8 +109,8 @@ def search(query: str,
            method: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
            data_dir: DataDir = None) -> None:
     """Print the passages ranked for a query, with document, section, lines and score."""
+    from service.access import Filters
     from service.engine import Engine
-    from service.retrieve import Filters
 
     if not query.strip():
         raise fail("the query is empty")
@@ -214,9 +214,9 @@ def serve(host: Annotated[str | None, typer.Option(
               min=1, max=65535, help="port (default: WENDA_PORT or 8000)")] = None,
           data_dir: DataDir = None) -> None:
     """Serve the HTTP API, the OpenAI-compatible chat endpoint and the ask page."""
-    import uvicorn
-
+    from service.api.guards import trusted_hosts
     from service.app import create_app
+    from service.server import serve_forever
 
     settings = _settings(data_dir)
     settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port))
@@ -228,7 +228,11 @@ def serve(host: Annotated[str | None, typer.Option(
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         err.print(f"[bold yellow]warning:[/] listening on {settings.host} without API keys "
                   "(WENDA_API_KEYS): whoever can reach it can read every document")
-    uvicorn.run(api, host=settings.host, port=settings.port, log_config=log_config())
+    if trusted_hosts(settings) is None and settings.allowed_hosts.strip() != "*":
+        err.print(f"[bold yellow]warning:[/] listening on {settings.host} without "
+                  "WENDA_ALLOWED_HOSTS: requests naming any host are answered; list the "
+                  "names clients use (e.g. wenda.intranet.example)")
+    serve_forever(api, settings, log_config=log_config())
 
 
 def log_config() -> dict[str, Any]:

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
                                   "newly published index and loads it; 0: never (restart)")
     cors_origins: str = Field(default="", description="comma-separated origins (portals) "
                               "allowed to call the API from a browser; empty: same origin only")
+    allowed_hosts: str = Field(default="", description="comma-separated Host names the "
+                               "server answers to ('*': any); empty: the listening address "
+                               "and the loopback names (any, when listening on 0.0.0.0)")
+    # Slow clients (see service/server.py): a request's headers must arrive within
+    # header_timeout seconds and its body within body_timeout; at most max_connections
+    # are open at once (more are answered 503).
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(60.0, gt=0)
+    keep_alive_timeout: float = Field(5.0, gt=0)
+    max_connections: int = Field(200, ge=1)
     # "key:group1,group2;key2:*" — empty means no key is required (loopback use).
     api_keys: str = Field("", repr=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,9 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 429: "too_many_requests"}
 
 
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -137,13 +141,36 @@ def _describe(error: Mapping[str, Any]) -> str:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 400 and exc.detail == _FASTAPI_PARSE_ERROR:
+        # FastAPI's answer when json.loads raises anything but a decode error: in practice
+        # RecursionError, for JSON nested deeper than Python parses.
+        return error_response(400, "malformed_json", "the request body is not valid JSON "
+                              "that Wenda reads: it is nested too deeply")
     if exc.status_code == 404:
         message = f"no such route: {request.method} {request.url.path}"
     elif exc.status_code == 405:
-        message = f"method {request.method} is not allowed on {request.url.path}"
+        allowed = _allowed_methods(request) or [
+            m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
+        message = (f"method {request.method} is not allowed on {request.url.path}; "
+                   f"use {' or '.join(allowed)}")
+        return error_response(405, code, message, {"Allow": ", ".join(allowed)})
     else:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return error_response(exc.status_code, code, message, exc.headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API's schema documents for this path, HEAD with GET (Starlette
+    names only those of the first route that matched: POST for /v1/search, which takes GET
+    too); empty for paths outside the schema."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

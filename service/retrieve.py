@@ -18,7 +18,8 @@ from index.lexicon import Lexicon
 from index.normalise import dense_form, matching_form
 from index.reader import LoadedIndex
 from index.script import detect_script
-from index.types import Chunk, DocumentMeta, Script
+from index.types import Chunk, Script
+from service.access import Filters, visible
 from service.phrases import Phrase, phrase_share, question_phrases
 
 Method = Literal["hybrid", "bm25", "dense"]
@@ -40,22 +41,6 @@ DOC_TYPE_NAMES = {
     "esg-report": ("esg report", "sustainability report", "esg报告", "可持续发展报告",
                    "环境、社会及管治报告"),
 }
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata every hit must match; empty fields do not filter."""
-
-    doc_ids: frozenset[str] = frozenset()
-    companies: frozenset[str] = frozenset()
-    years: frozenset[int] = frozenset()
-    scripts: frozenset[str] = frozenset()
-    doc_types: frozenset[str] = frozenset()
-    groups: frozenset[str] | None = None  # caller's access groups; None: unrestricted
-
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.companies or self.years or self.scripts
-                    or self.doc_types or self.groups is not None)
 
 
 @dataclass(frozen=True)
@@ -82,6 +67,14 @@ class FusionSettings:
     # A passage's translation in the parallel edition ranks just below it, so a question
     # in any script finds the passage in both editions.
     parallel: float = 0.9
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The allowed-set of one search: documents the filters admit, and a mask of their rows."""
+
+    doc_ids: frozenset[str]
+    rows: np.ndarray = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,7 @@ class Retriever:
         self.embedder = embedder
         self.lexicon = lexicon
         self.fusion = fusion or FusionSettings()
-        self._masks: dict[Filters, np.ndarray] = {}
+        self._masks: dict[Filters, Allowed] = {}
         scripts = np.array([language(c.script) for c in index.chunks])
         self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
         self._aliases = {doc_id: [matching_form(a) for a in doc.meta.aliases]
@@ -212,6 +205,8 @@ class Retriever:
                method: Method = "hybrid") -> list[Hit]:
         """The top `k` chunks for `question`, best first, after `filters`."""
         plan = self.plan(question)
+        # The one allowed-set: every ranking, the parallel editions and the named-document
+        # scaling see only these rows, so nothing outside it is scored or returned.
         allowed = self._allowed(filters) if filters and filters.active() else None
         pool = max(k, self.fusion.pool)
         same, other = self._bm25(plan, pool, allowed) if method != "dense" else ([], [])
@@ -221,11 +216,11 @@ class Retriever:
             return [Hit(self.index.chunks[r], s, dense_rank=i + 1)
                     for i, (r, s) in enumerate(dense[:k])]
         if method == "bm25":
-            return self._fuse(plan, [(same, 1.0), (other, 1.0)], coverage=f.coverage)[:k]
+            return self._fuse(plan, [(same, 1.0), (other, 1.0)], f.coverage, allowed)[:k]
         return self._fuse(plan, [(same, f.same_language), (other, f.other_language),
-                                 (dense, f.dense)], coverage=f.coverage)[:k]
+                                 (dense, f.dense)], f.coverage, allowed)[:k]
 
-    def _bm25(self, plan: QueryPlan, pool: int, allowed: np.ndarray | None
+    def _bm25(self, plan: QueryPlan, pool: int, allowed: Allowed | None
               ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         """BM25 ranked separately per document language.
 
@@ -237,21 +232,21 @@ class Retriever:
         for lang, tokens in ((language(plan.script), plan.tokens),
                              (_other(language(plan.script)), plan.translated)):
             mask = self._language_mask[lang] if allowed is None else (
-                self._language_mask[lang] & allowed)
+                self._language_mask[lang] & allowed.rows)
             scores = self.index.keyword.scores(tokens, len(self.index.chunks), mask)
             top = np.argsort(-scores, kind="stable")[:pool]
             rankings.append([(int(r), float(scores[r])) for r in top if scores[r] > 0])
         return rankings[0], rankings[1]
 
-    def _dense(self, plan: QueryPlan, pool: int, allowed: np.ndarray | None
+    def _dense(self, plan: QueryPlan, pool: int, allowed: Allowed | None
                ) -> list[tuple[int, float]]:
         vector = self.embedder.embed_queries([dense_form(plan.text)])[0]
-        rows = np.flatnonzero(allowed) if allowed is not None else None
+        rows = np.flatnonzero(allowed.rows) if allowed is not None else None
         scores, ids = search_dense(self.index.dense, vector, pool, rows)
         return [(int(i), float(s)) for s, i in zip(scores, ids, strict=True)]
 
     def _fuse(self, plan: QueryPlan, rankings: list[tuple[list[tuple[int, float]], float]],
-              coverage: float) -> list[Hit]:
+              coverage: float, allowed: Allowed | None) -> list[Hit]:
         scores: dict[int, float] = {}
         for ranking, weight in rankings:
             for rank, (row, _) in enumerate(ranking, start=1):
@@ -263,14 +258,15 @@ class Retriever:
             for row in scores:
                 share = phrase_share(plan.phrases, self.index.chunks[row].matching)
                 scores[row] += self.fusion.phrases * share
-        named = self.named_documents(plan)
+        named = self.named_documents(plan, allowed)
         if named:
             for row in scores:
                 if self.index.chunks[row].doc_id not in named:
                     scores[row] *= self.fusion.other_company
         for row, score in sorted(scores.items(), key=lambda item: -item[1])[:self.fusion.pool]:
             for twin, _ in self.index.parallel.get(row, ()):
-                scores[twin] = max(scores.get(twin, 0.0), score * self.fusion.parallel)
+                if allowed is None or allowed.rows[twin]:
+                    scores[twin] = max(scores.get(twin, 0.0), score * self.fusion.parallel)
         bm25_rank = _ranks(rankings[0][0] + rankings[1][0]) if len(rankings) > 1 else {}
         dense_rank = _ranks(rankings[2][0]) if len(rankings) > 2 else {}
         hits = [Hit(self.index.chunks[row], score, bm25_rank.get(row), dense_rank.get(row))
@@ -278,15 +274,16 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
         return hits
 
-    def named_documents(self, plan: QueryPlan) -> set[str]:
-        """Documents of the company and kind of filing the question names; empty when it
-        names neither, or names what every document is."""
-        everything = set(self._aliases)
+    def named_documents(self, plan: QueryPlan, allowed: Allowed | None = None) -> set[str]:
+        """Documents of the company and kind of filing the question names, among the
+        `allowed` ones; empty when it names neither, or names what all of them are."""
+        everything = set(self._aliases) if allowed is None else set(allowed.doc_ids)
         by_company = {doc_id for doc_id, aliases in self._aliases.items()
-                      if any(alias in plan.matching for alias in aliases)}
+                      if doc_id in everything and any(alias in plan.matching for alias in aliases)}
         kinds = {kind for kind, names in DOC_TYPE_NAMES.items()
                  if any(name in plan.matching for name in names)}
-        by_kind = {doc_id for doc_id, kind in self._doc_types.items() if kind in kinds}
+        by_kind = {doc_id for doc_id, kind in self._doc_types.items()
+                   if doc_id in everything and kind in kinds}
         named = everything
         for subset in (by_company, by_kind):
             if subset:
@@ -309,25 +306,13 @@ class Retriever:
         df = max(min(self._df.get(t, 0) for t in form) for form in forms)
         return math.log((len(self._tokens) + 1) / (df + 0.5))
 
-    def _allowed(self, filters: Filters) -> np.ndarray:
-        mask = self._masks.get(filters)
-        if mask is None:
-            documents = self.index.store.documents
-            keep = {doc_id for doc_id, doc in documents.items() if _matches(doc.meta, filters)}
-            mask = np.array([c.doc_id in keep for c in self.index.chunks], dtype=bool)
+    def _allowed(self, filters: Filters) -> Allowed:
+        """The documents `filters` admit and their rows (cached per distinct filter)."""
+        allowed = self._masks.get(filters)
+        if allowed is None:
+            keep = frozenset(visible(self.index.store.documents, filters))
+            rows = np.array([c.doc_id in keep for c in self.index.chunks], dtype=bool)
+            allowed = Allowed(keep, rows)
             if len(self._masks) < 256:
-                self._masks[filters] = mask
-        return mask
-
-
-def _matches(meta: DocumentMeta, filters: Filters) -> bool:
-    checks = (
-        not filters.doc_ids or meta.doc_id in filters.doc_ids,
-        not filters.companies or meta.company in filters.companies,
-        not filters.years or meta.year in filters.years,
-        not filters.scripts or meta.script in filters.scripts,
-        not filters.doc_types or meta.doc_type in filters.doc_types,
-        filters.groups is None or not meta.groups or bool(set(meta.groups) & filters.groups),
-    )
-    return all(checks)
-
+                self._masks[filters] = allowed
+        return allowed

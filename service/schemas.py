@@ -2,44 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Container, Mapping
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from index.types import Document, Script
 from service.answer import Answer, ReplyScript
 from service.cite import Citation
 from service.question import Intent
 from service.retrieve import Hit, Method
+from service.text_rules import QUESTION_PATTERN, SAFE_PATTERN, check_safe
+
+# Limits that are settings: the app writes their values into its OpenAPI schema
+# (service.app.declare_limits), so the schema says what this server enforces.
+MAX_QUESTION = "x-wenda-max-question-chars"
+MAX_TOP_K = "x-wenda-max-top-k"
+
+# Any free text: no control characters, no unpaired surrogates.
+SafeText = Annotated[str, AfterValidator(check_safe),
+                     Field(json_schema_extra={"pattern": SAFE_PATTERN})]
+# A question or query: also at least one visible character, and at most
+# WENDA_MAX_QUESTION_CHARS (checked by service.api.queries.check_question).
+QuestionText = Annotated[str, Field(json_schema_extra={
+    "pattern": QUESTION_PATTERN, "minLength": 1, MAX_QUESTION: True})]
+
+
+def _json_integer(value: object) -> object:
+    """A JSON number, as JSON Schema's integer is (5 and 5.0, not 5.5); "5" and true are not."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("Input should be a valid integer, not a string or a boolean")
+    return value
+
+
+# Constraints before the validator, or pydantic leaves them out of the JSON schema.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+TopK = Annotated[int, Field(ge=1, json_schema_extra={MAX_TOP_K: True}),
+                 BeforeValidator(_json_integer)]
 
 
 class _Strict(BaseModel):
-    # Our own request bodies reject unknown fields, so a typo ("topk") is an error, not a no-op.
+    # Our own request bodies reject unknown fields, so a typo ("topk") is an error, not a
+    # no-op.
     model_config = ConfigDict(extra="forbid")
 
 
 class FilterSpec(_Strict):
     """Metadata every passage must match; an omitted or empty list does not filter."""
 
-    doc_ids: list[str] = []
-    companies: list[str] = []
-    years: list[int] = []
+    doc_ids: list[SafeText] = []
+    companies: list[SafeText] = []
+    years: list[JsonInt] = []
     scripts: list[Script] = []
-    doc_types: list[str] = []
+    doc_types: list[SafeText] = []
 
 
 class AskRequest(_Strict):
-    question: str = Field(description="the question, in Chinese (either script) or English")
-    top_k: int = Field(5, ge=1, description="passages to retrieve (at most WENDA_MAX_TOP_K)")
+    question: QuestionText = Field(
+        description="the question, in Chinese (either script) or English")
+    top_k: TopK = Field(5, description="passages to retrieve (at most WENDA_MAX_TOP_K)")
     filters: FilterSpec | None = None
     reply_script: ReplyScript = Field(
         "auto", description="script of converted quotes: original, zh-Hant, zh-Hans or auto")
 
 
 class SearchRequest(_Strict):
-    query: str
-    top_k: int = Field(10, ge=1, description="passages to return (at most WENDA_MAX_TOP_K)")
+    query: QuestionText
+    top_k: TopK = Field(10, description="passages to return (at most WENDA_MAX_TOP_K)")
     filters: FilterSpec | None = None
     method: Method = "hybrid"
 
@@ -138,33 +167,39 @@ class ErrorResponse(BaseModel):
 
 # ---- OpenAI-compatible chat ----------------------------------------------------------
 
-class ContentPart(BaseModel):
+class _OpenAI(BaseModel):
+    # OpenAI's fields we do not use (name, tool_calls, temperature ...) are accepted and
+    # ignored.
     model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")  # name, tool_calls, ...: accepted and ignored
+class ContentPart(_OpenAI):
+    type: SafeText
+    text: SafeText | None = None
+
+
+class ChatMessage(_OpenAI):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: SafeText | list[ContentPart] | None = None
 
 
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    include_usage: bool = False
+class StreamOptions(_OpenAI):
+    include_usage: StrictBool = False
 
 
-class ChatCompletionRequest(BaseModel):
-    """OpenAI's request; sampling fields (temperature, ...) are accepted and ignored."""
+class ChatCompletionRequest(_OpenAI):
+    """OpenAI's request; the question is the last message, which must be the user's."""
 
-    model_config = ConfigDict(extra="allow")
-    model: str = "wenda"
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    model: SafeText = "wenda"
+    messages: list[ChatMessage] = Field(
+        min_length=1, json_schema_extra={"contains": {"properties": {"role": {"const": "user"}},
+                                                      "required": ["role"]}},
+        description="the conversation; the last message is the question and must be the "
+                    "user's, earlier user messages are its context")
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     # Wenda's own options, sent by the openai client through `extra_body`.
-    top_k: int | None = Field(None, ge=1)
+    top_k: TopK | None = None
     filters: FilterSpec | None = None
     reply_script: ReplyScript = "auto"
 
@@ -251,10 +286,12 @@ def ask_response(answer: Answer, documents: Mapping[str, Document]) -> AskRespon
         timings_ms=dict(answer.timings_ms), mode=answer.mode, intent=answer.intent)
 
 
-def document_info(doc: Document) -> DocumentInfo:
+def document_info(doc: Document, readable: Container[str]) -> DocumentInfo:
+    """A document's metadata; its parallel edition is named only if it is `readable` too."""
     m = doc.meta
+    parallel = m.parallel if m.parallel in readable else None
     return DocumentInfo(
         doc_id=doc.doc_id, title=m.title, title_en=m.title_en, company=m.company, year=m.year,
-        doc_type=m.doc_type, script=doc.script, parallel=m.parallel, source=doc.source,
+        doc_type=m.doc_type, script=doc.script, parallel=parallel, source=doc.source,
         chars=len(doc.text), lines=doc.text.count("\n") + 1 if doc.text else 0,
         pages=len(doc.page_starts))

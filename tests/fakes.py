@@ -6,8 +6,10 @@ import hashlib
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from fastapi.testclient import TestClient
 
 
 class FakeEmbedder:
@@ -45,3 +47,10 @@ def corpus_folder(folder: Path, fixtures: Path, manifest: str, copied: tuple[str
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "manifest.toml").write_text(manifest, encoding="utf-8")
     return folder
+
+
+def api_client(app: Any, raise_server_exceptions: bool = True) -> TestClient:
+    """A TestClient that calls as a local user does: Host 127.0.0.1, the name a server on
+    loopback answers to (service/api/guards.py refuses others)."""
+    return TestClient(app, base_url="http://127.0.0.1",
+                      raise_server_exceptions=raise_server_exceptions)

@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import ValidationError
 
 from index.types import Script
 from service.api import queries
 from service.api.deps import AccessDep, BackendDep, SettingsDep
-from service.schemas import AskRequest, AskResponse, FilterSpec, SearchRequest, SearchResponse
+from service.errors import translate_validation
+from service.schemas import (
+    MAX_QUESTION,
+    MAX_TOP_K,
+    AskRequest,
+    AskResponse,
+    FilterSpec,
+    SafeText,
+    SearchRequest,
+    SearchResponse,
+)
+from service.text_rules import QUESTION_PATTERN
 
 router = APIRouter(tags=["ask"])
 
@@ -33,17 +45,22 @@ def search(body: SearchRequest, backend: BackendDep, settings: SettingsDep,
 @router.get("/search")
 def search_get(
         backend: BackendDep, settings: SettingsDep, access: AccessDep,
-        q: Annotated[str, Query(description="the query")],
-        k: Annotated[int, Query(ge=1, description="passages to return")] = 10,
-        doc_id: Annotated[list[str] | None, Query(description="repeatable")] = None,
-        company: Annotated[list[str] | None, Query(description="repeatable")] = None,
+        q: Annotated[str, Query(description="the query", json_schema_extra={
+            "pattern": QUESTION_PATTERN, "minLength": 1, MAX_QUESTION: True})],
+        k: Annotated[int, Query(ge=1, description="passages to return",
+                                json_schema_extra={MAX_TOP_K: True})] = 10,
+        doc_id: Annotated[list[SafeText] | None, Query(description="repeatable")] = None,
+        company: Annotated[list[SafeText] | None, Query(description="repeatable")] = None,
         year: Annotated[list[int] | None, Query(description="repeatable")] = None,
         script: Annotated[list[Script] | None, Query(description="repeatable")] = None,
-        doc_type: Annotated[list[str] | None, Query(description="repeatable")] = None,
+        doc_type: Annotated[list[SafeText] | None, Query(description="repeatable")] = None,
 ) -> SearchResponse:
     """The same search for a portal search box: `GET /v1/search?q=...&k=5`."""
     queries.check_top_k(k, settings, name="k")  # named as the caller spelled it
-    filters = FilterSpec(doc_ids=doc_id or [], companies=company or [], years=year or [],
-                         scripts=script or [], doc_types=doc_type or [])
+    try:
+        filters = FilterSpec(doc_ids=doc_id or [], companies=company or [], years=year or [],
+                             scripts=script or [], doc_types=doc_type or [])
+    except ValidationError as exc:
+        raise translate_validation(exc.errors()) from None
     return queries.search(backend, settings, SearchRequest(query=q, top_k=k, filters=filters),
                           access)

@@ -8,21 +8,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from index.types import DocumentMeta
+from service.access import OPEN, Access
 from service.errors import UnauthorizedError, error_response
-
-
-@dataclass(frozen=True)
-class Access:
-    """What one caller may read: documents of these groups and public ones; None: all."""
-
-    groups: frozenset[str] | None = None
-
-    def can_read(self, meta: DocumentMeta) -> bool:
-        return self.groups is None or not meta.groups or bool(self.groups & set(meta.groups))
-
-
-OPEN = Access()
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from typing import Protocol
 from index.embed import Embedder
 from index.types import Document
 from service import answer as answer_module
+from service.access import Filters
 from service.answer import Answer, ReplyScript
 from service.config import Settings
 from service.engine import Engine, make_embedder, make_generator
-from service.retrieve import Filters, Hit, Method
+from service.retrieve import Hit, Method
 
 
 class Backend(Protocol):

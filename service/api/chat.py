@@ -47,7 +47,13 @@ async def get_model(model: str) -> ModelInfo:
     return ModelInfo(id=MODEL)
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses={200: {
+    "model": ChatCompletionResponse,
+    "description": "the completion; with `stream: true`, server-sent events of "
+                   "ChatCompletionChunk objects ending with `data: [DONE]`",
+    # Each event: {"data": "<a ChatCompletionChunk as JSON>"}, the last one "[DONE]".
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}}}}})
 def chat_completions(body: ChatCompletionRequest, backend: BackendDep, settings: SettingsDep,
                      access: AccessDep) -> ChatCompletionResponse | StreamingResponse:
     """Ask through the OpenAI chat API: the last user message is the question."""

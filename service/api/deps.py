@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from service.api.auth import Access, KeyRing
+from service.access import Access
+from service.api.auth import KeyRing
 from service.api.backend import Backend
 from service.config import Settings
 from service.errors import IndexNotLoadedError

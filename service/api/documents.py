@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from index.types import Document
+from service.access import visible
 from service.api.deps import AccessDep, BackendDep, SettingsDep
 from service.errors import InvalidRequestError, UnknownDocumentError
 from service.schemas import (
@@ -22,26 +23,29 @@ router = APIRouter(tags=["documents"])
 @router.get("/documents")
 async def list_documents(backend: BackendDep, access: AccessDep) -> DocumentListResponse:
     """Every document the caller may read, with its metadata."""
-    docs = sorted(backend.documents.values(), key=lambda d: d.doc_id)
+    readable = visible(backend.documents, access.filters())
     return DocumentListResponse(
-        documents=[document_info(d) for d in docs if access.can_read(d.meta)])
+        documents=[document_info(readable[d], readable) for d in sorted(readable)])
 
 
 @router.get("/documents/{doc_id}")
 async def get_document(
         doc_id: str, backend: BackendDep, access: AccessDep, settings: SettingsDep,
-        start: Annotated[int | None, Query(description="span start (characters)")] = None,
-        end: Annotated[int | None, Query(description="span end, exclusive")] = None,
+        start: Annotated[int | None, Query(
+            ge=0, description="span start (characters); give `start` and `end` together")] = None,
+        end: Annotated[int | None, Query(
+            ge=1, description="span end, exclusive; give `start` and `end` together")] = None,
 ) -> DocumentResponse:
     """A document's metadata and, with `start` and `end`, its original text in that span."""
-    doc = backend.documents.get(doc_id)
+    readable = visible(backend.documents, access.filters())
+    doc = readable.get(doc_id)
     # A document the caller may not read is reported as unknown: its existence is not shared.
-    if doc is None or not access.can_read(doc.meta):
+    if doc is None:
         raise UnknownDocumentError(f"no document {doc_id!r} (see GET /v1/documents)")
     span = None
     if start is not None or end is not None:
         span = _span(doc, start, end, settings.max_span_chars)
-    return DocumentResponse(**document_info(doc).model_dump(), span=span)
+    return DocumentResponse(**document_info(doc, readable).model_dump(), span=span)
 
 
 def _span(doc: Document, start: int | None, end: int | None, limit: int) -> SpanInfo:

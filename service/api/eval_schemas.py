@@ -63,7 +63,7 @@ class EvalStatusResponse(BaseModel):
 # POST /v1/eval reads its body itself (a file or JSON), so its two forms are described here.
 EVAL_REQUEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
+        "type": "object", "required": ["file"], "additionalProperties": False,
         "properties": {"file": {"type": "string", "format": "binary",
                                 "description": "a UTF-8 JSONL question file"}}}},
     "application/json": {"schema": {

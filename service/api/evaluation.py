@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 
 from eval.questions import Question, QuestionFileError, check_questions, parse_questions
 from index.types import Document
-from service.api.auth import Access
+from service.access import Access, visible
 from service.api.deps import AccessDep, BackendDep
 from service.api.eval_jobs import EvalJobs
 from service.api.eval_schemas import (
@@ -151,7 +151,7 @@ def validate_questions(text: str, source: str, limit: int, documents: Mapping[st
         questions = parse_questions(text, source)
     except QuestionFileError as exc:
         raise InvalidQuestionsError(str(exc)) from None
-    readable = {d: doc.text for d, doc in documents.items() if access.can_read(doc.meta)}
+    readable = {d: doc.text for d, doc in visible(documents, access.filters()).items()}
     problems = check_questions(questions, readable).problems
     if problems:
         message = str(QuestionFileError([f"{source} question {p}" for p in problems]))

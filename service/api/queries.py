@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from index.types import Document
-from service.api.auth import OPEN, Access
+from service.access import OPEN, Access, Filters, visible
 from service.api.backend import Backend
 from service.config import Settings
 from service.errors import (
@@ -14,7 +14,6 @@ from service.errors import (
     QuestionTooLongError,
     UnknownDocumentError,
 )
-from service.retrieve import Filters
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -24,20 +23,26 @@ from service.schemas import (
     ask_response,
     passage_info,
 )
+from service.text_rules import forbidden_character, has_visible
 
 HISTORY_TURNS = 4  # earlier user turns passed on as context; older ones are dropped
 
 
 def check_question(text: str, settings: Settings, name: str = "question") -> str:
-    """The question without surrounding space; 422 when it is empty or too long."""
-    question = text.strip()
-    if not question:
+    """The question without surrounding space; 422 when it holds a control character or
+    an unpaired surrogate, shows nothing (spaces, zero-width marks), or is too long. The
+    same rules as the schema's QUESTION_PATTERN and maxLength."""
+    bad = forbidden_character(text)
+    if bad is not None:
+        raise InvalidRequestError(
+            f"{name}: contains {bad}, a control character or an unpaired surrogate")
+    if not has_visible(text):
         raise EmptyQuestionError(f"{name} is empty: ask something, e.g. 商湯2023年的收入是多少？")
-    if len(question) > settings.max_question_chars:
+    if len(text) > settings.max_question_chars:
         raise QuestionTooLongError(
-            f"{name} has {len(question):,} characters; the limit is "
+            f"{name} has {len(text):,} characters; the limit is "
             f"{settings.max_question_chars:,} (WENDA_MAX_QUESTION_CHARS)")
-    return question
+    return text.strip()
 
 
 def check_top_k(top_k: int, settings: Settings, name: str = "top_k") -> int:
@@ -51,8 +56,8 @@ def to_filters(spec: FilterSpec | None, access: Access,
                documents: Mapping[str, Document]) -> Filters:
     """Retrieval filters for a request, narrowed to what the caller may read."""
     spec = spec or FilterSpec()
-    unknown = [d for d in spec.doc_ids
-               if d not in documents or not access.can_read(documents[d].meta)]
+    readable = visible(documents, access.filters())
+    unknown = [d for d in spec.doc_ids if d not in readable]
     if unknown:
         raise UnknownDocumentError(f"filters.doc_ids: no document {', '.join(map(repr, unknown))}"
                                    " (see GET /v1/documents)")

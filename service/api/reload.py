@@ -23,6 +23,15 @@ def published_build(data_dir: Path) -> str | None:
     return None if folder is None else str(folder)
 
 
+def public_reason(message: str, data_dir: Path) -> str:
+    """A load failure as clients may read it: paths of the data folder (the host's file
+    system) replaced by what they are relative to it."""
+    for root in sorted({str(data_dir.resolve()), str(data_dir.absolute())}, key=len,
+                       reverse=True):
+        message = message.replace(root + "/", "").replace(root, "the data folder")
+    return message
+
+
 class IndexWatcher:
     """Keeps the state's backend on the published build.
 
@@ -35,6 +44,7 @@ class IndexWatcher:
     def __init__(self, state: ServiceState, load: Callable[[], Backend],
                  published: Callable[[], str | None]) -> None:
         self.state, self.load, self.published = state, load, published
+        self.data_dir = state.settings.data_dir
         self.seen: str | None = None  # the published build last loaded, or tried
         self._stopped = asyncio.Event()
 
@@ -46,7 +56,7 @@ class IndexWatcher:
             backend = await run_in_threadpool(self.load)
         except (IndexMissingError, IndexMismatchError) as exc:
             log.warning("not ready: %s", exc)
-            self.state.not_ready = str(exc)
+            self.state.not_ready = public_reason(str(exc), self.data_dir)
             return
         self._serve(backend)
 
@@ -99,7 +109,8 @@ class IndexWatcher:
         # Our own errors (ValueError and kin) name the problem for the reader of /readyz;
         # anything else is a bug or a damaged file: a trace in the log, no details outside.
         ours = isinstance(exc, ValueError)
-        reason = str(exc) if ours else f"{type(exc).__name__}; the server log has the details"
+        reason = public_reason(str(exc), self.data_dir) if ours else (
+            f"{type(exc).__name__}; the server log has the details")
         build = Path(published).name
         if self.state.backend is None:
             log.error("not ready: cannot load build %s: %s", build, exc, exc_info=not ours)

@@ -19,6 +19,7 @@ from index.corpus import discover
 from service.app import create_app
 from service.config import Settings
 from service.engine import build, make_embedder
+from service.server import server_config
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -47,10 +48,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """Run `app` under uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, or asyncio does not set TCP_NODELAY on the connections it accepts
+    # (it checks the protocol number), and every reply waits 40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))  # bound here and handed over: no race for the port
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(server_config(app, app.state.wenda.settings, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from conftest import e2e_settings, serving
+
+from service.app import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +41,8 @@ def span(http: httpx.Client, doc_id: str, start: int, end: int) -> str:
 
 def test_readyz_reports_the_built_index(http: httpx.Client) -> None:
     body = http.get("/readyz").json()
-    assert body["status"] == "ready" and body["documents"] == 2 and body["chunks"] > 100
+    assert body["status"] == "ready" and body["documents"] == 2
+    assert body["model"] == "wenda/use-multilingual-v3" and body["index"]
 
 
 def test_documents_lists_the_indexed_reports(http: httpx.Client) -> None:
@@ -144,3 +150,38 @@ def test_without_an_index_the_service_starts_but_answers_503(unready_url: str) -
                      httpx.get(f"{unready_url}/v1/search", params={"q": "總收入"})):
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "index_not_loaded"
+
+
+def test_no_response_names_a_path_of_the_host(unready_url: str, tmp_path: Path) -> None:
+    # the unready server's data folder lies under tmp_path: nothing may show where
+    bodies = [httpx.get(f"{unready_url}/readyz").text,
+              httpx.post(f"{unready_url}/v1/ask", json={"question": "收入？"}).text,
+              httpx.get(f"{unready_url}/v1/documents").text,
+              httpx.get(f"{unready_url}/nope").text]
+    for body in bodies:
+        assert str(tmp_path) not in body and not re.search(r"(?<![\w.])/(?:tmp|home|root|srv|"
+                                                           r"usr|var|work)/", body), body
+
+
+def test_a_broken_build_is_reported_without_host_paths(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    broken = data / "builds" / "20260101T000000.000000000-deadbeef"
+    broken.mkdir(parents=True)
+    (broken / "manifest.json").write_text("{not json", encoding="utf-8")
+    (data / "index").symlink_to(Path("builds") / broken.name)
+    with serving(create_app(e2e_settings(data))) as url:
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503
+        message = ready.json()["error"]["message"]
+        assert broken.name in message and "manifest" in message
+        assert str(tmp_path) not in message and "/" + broken.parent.name not in message
+
+
+def test_with_keys_a_caller_without_one_learns_only_not_ready(tmp_path: Path) -> None:
+    keyed = e2e_settings(tmp_path / "empty").model_copy(update={"api_keys": "k:*"})
+    with serving(create_app(keyed)) as url:
+        anonymous = httpx.get(f"{url}/readyz")
+        assert anonymous.status_code == 503
+        assert anonymous.json()["error"] == {"code": "index_not_loaded", "message": "not ready"}
+        keyed_reply = httpx.get(f"{url}/readyz", headers={"X-API-Key": "k"})
+        assert "wenda index" in keyed_reply.json()["error"]["message"]

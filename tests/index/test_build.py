@@ -17,7 +17,7 @@ from index.build import BuildOptions, build_index
 from index.corpus import discover
 from index.keyword import TOKENIZER_VERSION
 from index.reader import IndexMismatchError, IndexMissingError, open_index
-from index.store import current_index
+from index.store import BuildBusyError, current_index
 from index.types import DEFAULT_MODEL, DEFAULT_MODEL_PACKAGE, model_revision
 
 MANIFEST = """
@@ -138,6 +138,29 @@ def test_a_build_killed_midway_leaves_the_previous_index_loadable(tmp_path: Path
     assert len(index.chunks) == sum(d.chunks for d in first.documents)
     second = build(corpus, data, FakeEmbedder(), force=True)  # and the next build succeeds
     assert current_index(data) == second.index_dir.resolve()
+    assert not list((data / "builds").glob("*.partial")), "the next build cleans up"
+
+
+def test_a_second_build_in_the_same_data_folder_is_refused_while_one_runs(
+        tmp_path: Path, corpus: Path) -> None:
+    data = tmp_path / "data"
+    first = build(corpus, data, FakeEmbedder())
+    tests_dir = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", CRASHING_BUILD, str(corpus), str(data),
+                                str(tests_dir)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (data / "embedding-started").exists() and time.monotonic() < deadline:
+            assert process.poll() is None, "the build ended before the second one started"
+            time.sleep(0.05)
+        running = list((data / "builds").glob("*.partial"))
+        with pytest.raises(BuildBusyError, match="another `wenda index`"):
+            build(corpus, data, FakeEmbedder(), force=True)
+        assert list((data / "builds").glob("*.partial")) == running, "its folder is left alone"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert current_index(data) == first.index_dir.resolve()
 
 
 def test_an_index_built_with_another_model_is_refused(tmp_path: Path, corpus: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, api_client
 from fastapi.testclient import TestClient
 
 from index.build import build_index
@@ -24,11 +24,12 @@ from index.corpus import discover
 from index.lexicon import Lexicon
 from index.reader import open_index
 from index.types import Chunk, Document, DocumentMeta, Script
+from service.access import Filters
 from service.answer import Answer, ReplyScript
 from service.app import create_app
 from service.cite import Citation
 from service.config import Settings
-from service.retrieve import Filters, Hit, Method, Retriever
+from service.retrieve import Hit, Method, Retriever
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -104,11 +105,7 @@ class FakeBackend:
                       confidence=0.9, timings_ms={"total": 1.5})
 
     def _allowed(self, chunk: Chunk, filters: Filters) -> bool:
-        meta = self.docs[chunk.doc_id].meta
-        return ((not filters.doc_ids or chunk.doc_id in filters.doc_ids)
-                and (not filters.scripts or chunk.script in filters.scripts)
-                and (filters.groups is None or not meta.groups
-                     or bool(set(meta.groups) & filters.groups)))
+        return filters.admits(self.docs[chunk.doc_id].meta)  # the real rule, not a copy
 
 
 @pytest.fixture
@@ -130,7 +127,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, backend: FakeBackend) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=backend), raise_server_exceptions=False) as c:
+    with api_client(create_app(settings, engine=backend), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -138,7 +135,7 @@ def client(settings: Settings, backend: FakeBackend) -> Iterator[TestClient]:
 def keyed_client(settings: Settings, backend: FakeBackend) -> Iterator[TestClient]:
     """API keys on: "reader" sees public documents and finance ones, "admin" sees all."""
     keyed = settings.model_copy(update={"api_keys": "reader-key:finance;public-key:;admin-key:*"})
-    with TestClient(create_app(keyed, engine=backend), raise_server_exceptions=False) as c:
+    with api_client(create_app(keyed, engine=backend), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from index.reader import IndexMissingError
 from service import cli
 from service.config import Settings
+from service.server import server_config
 
 if TYPE_CHECKING:
     from conftest import FakeBackend
@@ -91,7 +92,9 @@ def test_ask_without_an_index_says_how_to_build_one(monkeypatch: pytest.MonkeyPa
 def served(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: runs.append({"app": app, **kw}))
+    monkeypatch.setattr("service.server.serve_forever", lambda app, settings, **options: (
+        runs.append({"app": app, "host": settings.host, "port": settings.port,
+                     "config": server_config(app, settings)})))
     return runs
 
 
@@ -110,6 +113,14 @@ def test_serve_takes_host_port_and_data_dir(served: list[dict[str, Any]], tmp_pa
     assert (served[0]["host"], served[0]["port"]) == ("0.0.0.0", 8123)
     assert served[0]["app"].state.wenda.settings.data_dir == tmp_path / "other"
     assert "without API keys" in result.stderr  # exposed and open: warned
+    assert "WENDA_ALLOWED_HOSTS" in result.stderr  # and answering to any host name: warned
+
+
+def test_serve_runs_with_the_slow_client_limits(served: list[dict[str, Any]]) -> None:
+    assert runner.invoke(cli.app, ["serve"]).exit_code == 0
+    protocol = served[0]["config"].http
+    assert (protocol.header_timeout, protocol.body_timeout, protocol.max_connections) == (
+        10.0, 60.0, 200)
 
 
 def test_serve_stops_on_a_malformed_key_list(monkeypatch: pytest.MonkeyPatch,

@@ -70,7 +70,8 @@ CASES: list[tuple[str, str, Any, int, str, str]] = [
     ("GET", "/v1/documents/nope", None, 404, "unknown_document", "no document 'nope'"),
     ("GET", "/v1/documents/en?start=5", None, 422, "invalid_request", "give both"),
     ("GET", "/v1/documents/en?end=5", None, 422, "invalid_request", "give both"),
-    ("GET", "/v1/documents/en?start=-1&end=5", None, 422, "invalid_request", "0 <= start"),
+    ("GET", "/v1/documents/en?start=-1&end=5", None, 422, "invalid_request",
+     "start: Input should be greater than or equal to 0"),
     ("GET", "/v1/documents/en?start=5&end=5", None, 422, "invalid_request", "start < end"),
     ("GET", "/v1/documents/en?start=9&end=5", None, 422, "invalid_request", "start < end"),
     ("GET", "/v1/documents/en?start=0&end=99999", None, 422, "invalid_request", "length"),
@@ -124,6 +125,11 @@ def test_each_bad_request_gets_its_status_code_and_a_message_naming_the_problem(
 
 def test_405_names_the_allowed_methods(client: TestClient) -> None:
     assert client.get(ASK).headers["allow"] == "POST"
+    # /v1/search has a GET route and a POST route: both are named, whichever matched first
+    search = client.request("OPTIONS", "/v1/search")
+    assert search.status_code == 405
+    assert search.headers["allow"] == "GET, HEAD, POST"
+    assert "use GET or HEAD or POST" in search.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("raw", [b"{bad json", b'{"question": "AI?",}', b"\xff\xfe", b"{"])

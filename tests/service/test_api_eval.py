@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from fakes import corpus_folder
+from fakes import api_client, corpus_folder
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -21,6 +21,7 @@ from eval.runner import QuestionResult, evaluate
 from index.corpus import discover
 from index.reader import IndexMissingError
 from index.types import Document
+from service.access import Filters
 from service.answer import Answer, ReplyScript
 from service.api.auth import OPEN
 from service.api.backend import Backend, EngineBackend
@@ -29,7 +30,7 @@ from service.api.eval_schemas import EvalQuestionResult
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
-from service.retrieve import Filters, Hit, Method
+from service.retrieve import Hit, Method
 
 if TYPE_CHECKING:
     from conftest import FakeBackend
@@ -281,7 +282,7 @@ class GatedBackend:
 def gated(settings: Settings, backend: FakeBackend) -> Iterator[tuple[TestClient, threading.Event]]:
     gate = threading.Event()
     app = create_app(settings, engine=GatedBackend(backend, gate))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with api_client(app, raise_server_exceptions=False) as client:
         yield client, gate
         gate.set()  # let any job still waiting finish
 
@@ -333,7 +334,7 @@ def test_without_an_index_submitting_is_503(settings: Settings) -> None:
     def loader(s: Settings) -> Backend:
         raise IndexMissingError("no index in /tmp/data: build one with `wenda index` first")
 
-    with TestClient(create_app(settings, loader=loader)) as client:
+    with api_client(create_app(settings, loader=loader)) as client:
         status, code, _ = error_of(client.post("/v1/eval", json={"questions": [GOOD]}))
         assert (status, code) == (503, "index_not_loaded")
         assert error_of(upload(client, jsonl(GOOD)))[:2] == (503, "index_not_loaded")

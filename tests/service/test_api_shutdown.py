@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fastapi.testclient import TestClient
+from fakes import api_client
 
-from service.api.auth import OPEN
+from service.access import OPEN, Filters
 from service.app import create_app
 from service.config import Settings
-from service.retrieve import Filters, Hit, Method
+from service.retrieve import Hit, Method
 
 if TYPE_CHECKING:
     from conftest import FakeBackend
@@ -46,7 +46,7 @@ def test_shutdown_stops_a_running_evaluation_and_waits_for_its_thread(
     slow = SlowBackend(backend)
     roomy = settings.model_copy(update={"max_upload_bytes": 1_000_000})
     app = create_app(roomy, engine=slow)  # type: ignore[arg-type]
-    with TestClient(app) as client:
+    with api_client(app) as client:
         accepted = client.post("/v1/eval", json={"questions": [question(n) for n in range(200)]})
         assert accepted.status_code == 202, accepted.text
         assert slow.searching.wait(10)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from fakes import FakeEmbedder
-from fastapi.testclient import TestClient
+from fakes import FakeEmbedder, api_client
 from typer.testing import CliRunner
 
 from service import cli
+from service.access import Filters
 from service.answer import answer_question
 from service.api.backend import EngineBackend
 from service.app import create_app
@@ -22,7 +22,7 @@ from service.cite import Citation
 from service.config import Settings
 from service.engine import Engine
 from service.llm import GenerationError, LlmClient, generate, make_client, renumber
-from service.retrieve import Filters, Retriever
+from service.retrieve import Retriever
 
 if TYPE_CHECKING:
     from conftest import StandIn
@@ -176,7 +176,7 @@ def test_an_engine_with_a_server_configured_answers_ask_in_generated_mode(
     settings = llm_settings(tiny_data, stand_in.url)
     engine = Engine.start(settings, FakeEmbedder())  # type: ignore[arg-type]
     assert engine.generator == LlmClient(stand_in.url, "stand-in", 5.0)
-    with TestClient(create_app(settings, engine=engine)) as client:
+    with api_client(create_app(settings, engine=engine)) as client:
         body = client.post("/v1/ask", json={"question": REVENUE}).json()
     assert (body["mode"], body["intent"], body["answerable"]) == ("generated", "number", True)
     assert body["answer"].startswith("收入為人民幣3,405,842千元[1]")

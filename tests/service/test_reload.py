@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fakes import corpus_folder
+from fakes import api_client, corpus_folder
 from fastapi.testclient import TestClient
 
 from index.corpus import discover
 from index.reader import IndexMismatchError, IndexMissingError
 from index.store import current_index, new_build_dir, publish
 from index.types import Document
+from service.access import Filters
 from service.answer import Answer, ReplyScript
 from service.api.auth import parse_api_keys
 from service.api.backend import Backend, EngineBackend, EngineLoader
@@ -27,7 +28,7 @@ from service.api.reload import IndexWatcher
 from service.app import create_app
 from service.config import Settings
 from service.engine import build, make_embedder
-from service.retrieve import Filters, Hit, Method
+from service.retrieve import Hit, Method
 
 if TYPE_CHECKING:
     from conftest import FakeBackend
@@ -42,7 +43,7 @@ class Build:
 
     @property
     def description(self) -> dict[str, str | int]:
-        return {"index": self.name}
+        return {"index": self.name, "model": "stand-in"}
 
     def search(self, query: str, k: int, filters: Filters, method: Method) -> list[Hit]:
         return []
@@ -178,7 +179,7 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 @pytest.fixture
 def watched(settings: Settings) -> Iterator[TestClient]:
     fast = settings.model_copy(update={"reload_seconds": 0.05})
-    with TestClient(create_app(fast, loader=load_published)) as client:
+    with api_client(create_app(fast, loader=load_published)) as client:
         yield client
 
 
@@ -203,7 +204,7 @@ def test_the_app_follows_published_builds_and_reports_a_broken_one(
 def test_with_reload_off_a_new_build_needs_a_restart(settings: Settings) -> None:
     first = publish_build(settings.data_dir)
     off = settings.model_copy(update={"reload_seconds": 0})
-    with TestClient(create_app(off, loader=load_published)) as client:
+    with api_client(create_app(off, loader=load_published)) as client:
         publish_build(settings.data_dir)
         time.sleep(0.2)  # no watcher to wait for: this only gives a wrong one time to act
         assert client.get("/readyz").json()["index"] == first
@@ -213,7 +214,7 @@ def test_an_app_handed_its_backend_serves_it_as_it_is(settings: Settings,
                                                       backend: FakeBackend) -> None:
     publish_build(settings.data_dir)
     fast = settings.model_copy(update={"reload_seconds": 0.05})
-    with TestClient(create_app(fast, engine=backend)) as client:
+    with api_client(create_app(fast, engine=backend)) as client:
         time.sleep(0.2)
         assert client.get("/readyz").json()["index"] == "fake"
 
@@ -253,7 +254,7 @@ def test_a_running_service_serves_a_rebuilt_index_without_a_restart(
     loader = EngineLoader()
     loader.embedder = embedder = make_embedder(settings)  # shared with the builds: loaded once
     build(settings, discover([corpus]), embedder)
-    with TestClient(create_app(settings, loader=loader)) as client:
+    with api_client(create_app(settings, loader=loader)) as client:
         first = client.get("/readyz").json()["index"]
         assert [d["doc_id"] for d in client.get("/v1/documents").json()["documents"]] == [
             "report-en"]

@@ -8,10 +8,11 @@ import pytest
 from fakes import corpus_folder
 
 from index.corpus import discover
+from service.access import Filters
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
 from service.phrases import phrase_share
-from service.retrieve import Filters, QueryPlan
+from service.retrieve import QueryPlan
 
 MANIFEST = """
 [[documents]]
@@ -31,6 +32,7 @@ company = "Example Water Ltd."
 year = 2023
 doc_type = "esg-report"
 script = "en"
+groups = ["water"]
 """
 WATER = """Water stewardship
 
@@ -101,10 +103,16 @@ def test_a_filter_that_matches_nothing_returns_no_hits(engine: Engine) -> None:
     assert engine.retriever.search("water", filters=Filters(doc_ids=frozenset({"nope"}))) == []
 
 
-def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine) -> None:
-    hits = engine.retriever.search("water use", k=10, filters=Filters(groups=frozenset()))
-    # Neither fixture document names groups, so both are public.
-    assert {h.chunk.doc_id for h in hits} >= {"water-notes"}
+@pytest.mark.parametrize("method", ["hybrid", "bm25", "dense"])
+def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine,
+                                                                 method: str) -> None:
+    search = engine.retriever.search
+    question = "How much water did the offices use in 2023?"
+    public = search(question, k=10, filters=Filters(groups=frozenset()), method=method)  # type: ignore[arg-type]
+    assert public and {h.chunk.doc_id for h in public} == {"business-zh-hant"}
+    water = search(question, k=10, filters=Filters(groups=frozenset({"water", "x"})),
+                   method=method)  # type: ignore[arg-type]
+    assert water[0].chunk.doc_id == "water-notes"
 
 
 def test_an_english_question_is_expanded_into_chinese_keywords(engine: Engine) -> None:

@@ -14,9 +14,10 @@ from service.config import Settings
 
 def test_serve_adds_no_handler_that_outlives_it(monkeypatch: pytest.MonkeyPatch,
                                                 settings: Settings) -> None:
-    runs: list[dict[str, Any]] = []
+    runs: list[Any] = []
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: runs.append(kw))
+    monkeypatch.setattr("service.server.serve_forever",
+                        lambda app, settings, **options: runs.append(options))
     wenda = logging.getLogger("wenda")
     before = (list(wenda.handlers), wenda.level)
     # A handler left on the runner's stderr would fail on every later line: it is closed.
