@@ -72,6 +72,8 @@ def parse_questions(text: str, source: str = "questions") -> list[Question]:
             questions.append(Question.model_validate(json.loads(line)))
         except json.JSONDecodeError as exc:
             problems.append(f"{source} line {number}: not JSON ({exc.msg})")
+        except RecursionError:
+            problems.append(f"{source} line {number}: nested too deeply to be a question")
         except ValidationError as exc:
             detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}"
                                for e in exc.errors())
