@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from eval.questions import DEFAULT_QUESTIONS, load_questions
+from eval.cli import DEFAULT_QUESTIONS
+from service.questions import load_questions
 
 LOOPBACK_NAMES = {"localhost"}
 

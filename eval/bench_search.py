@@ -10,10 +10,11 @@ import argparse
 import resource
 import time
 
-from eval.metrics import median, percentile
-from eval.questions import load_questions
+from eval.cli import DEFAULT_QUESTIONS
 from service.config import get_settings
 from service.engine import Engine
+from service.metrics import median, percentile
+from service.questions import load_questions
 
 
 def main() -> None:
@@ -24,12 +25,12 @@ def main() -> None:
     started = time.perf_counter()
     engine = Engine.start(get_settings())
     print(f"start-up (model, index, lexicon): {time.perf_counter() - started:.2f} s")
-    questions = [q.question for q in load_questions()]
-    engine.retriever.search(questions[0], k=10)  # warm caches once
+    questions = [q.question for q in load_questions(DEFAULT_QUESTIONS)]
+    engine.search(questions[0], k=10)  # warm caches once
     times = []
     for i in range(args.queries):
         t = time.perf_counter()
-        engine.retriever.search(questions[i % len(questions)], k=10, method=args.method)
+        engine.search(questions[i % len(questions)], k=10, method=args.method)
         times.append((time.perf_counter() - t) * 1000)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.method} search over {len(engine.retriever.index.chunks)} chunks, "

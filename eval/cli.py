@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from eval.questions import DEFAULT_QUESTIONS, QuestionFileError, check_questions, load_questions
 from eval.report import print_report, write_report
+from service.cli import app as service_app
+from service.questions import QuestionFileError, check_questions, load_questions
 
 THRESHOLDS = Path(__file__).with_name("thresholds.toml")
+DEFAULT_QUESTIONS = Path(__file__).with_name("questions.jsonl")
 DEFAULT_OUT = Path("eval") / "reports" / "latest"
 console = Console(width=None if Console().is_terminal else 150)
 err = Console(stderr=True)
@@ -68,25 +70,29 @@ def _check(questions: list[Any], corpus_dir: Path) -> None:
 
 def _run(questions: list[Any], settings: Any, out: Path, generic: bool, gate: bool) -> None:
     from eval.generic import GenericBaseline
-    from eval.runner import evaluate, summarise
     from index.reader import IndexMismatchError, IndexMissingError
     from service.api.backend import EngineBackend
     from service.engine import Engine
+    from service.metrics import evidence_rank
+    from service.scoring import K, evaluate, summarise
 
     started = time.perf_counter()
     try:
         engine = Engine.start(settings)
     except (IndexMissingError, IndexMismatchError) as exc:
         _fail(str(exc))
-    baseline = None
+    extra = None
     if generic:
-        documents = list(engine.retriever.index.store.documents.values())
+        documents = list(engine.index.store.documents.values())
         baseline = GenericBaseline.build(documents, engine.embedder, settings.data_dir / "cache")
+
+        def extra(q: Any) -> dict[str, int | None]:
+            return {"generic": evidence_rank(baseline.search(q.question, K), q)}
     with Progress(TextColumn("questions"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("eval", total=len(questions))
-        results = evaluate(EngineBackend(engine), questions, baseline,
-                           lambda done, total: bar.update(task, completed=done))
+        results = evaluate(EngineBackend(engine), questions,
+                           lambda done, total: bar.update(task, completed=done), extra=extra)
     summary = summarise(results)
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)
     print_report(summary, console)
@@ -119,6 +125,14 @@ def gate_failures(summary: dict[str, Any], thresholds: dict[str, dict[str, float
         value = summary["answers"].get(group, {}).get("accuracy", 0.0)
         if value < minimum:
             failures.append(f"answer accuracy for {group} is {value:.3f}, below {minimum:.3f}")
+    for name, minimum in thresholds.get("abstention", {}).items():
+        value = summary["answers"]["all"].get(name, 0.0)
+        if value < minimum:
+            failures.append(f"abstention {name} is {value:.3f}, below {minimum:.3f}")
+    for name, minimum in thresholds.get("replies", {}).items():
+        value = summary.get("replies", {}).get(name, 0.0)
+        if value < minimum:
+            failures.append(f"replies {name} is {value:.3f}, below {minimum:.3f}")
     valid = summary["answers"]["all"]["citations_valid"]
     if valid < 1.0:
         failures.append(f"only {valid:.3f} of answers have citations equal to their spans")
@@ -128,3 +142,12 @@ def gate_failures(summary: dict[str, Any], thresholds: dict[str, dict[str, float
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
+
+
+# The `wenda` command: the service's commands, then `wenda eval` (the service never imports
+# eval, so the command line that includes evaluation is assembled here).
+app = service_app
+app.command("eval")(eval_command)
+
+if __name__ == "__main__":
+    app()

@@ -7,7 +7,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from index.align import align_parallel
 from index.chunk import ChunkSettings, chunk_document
 from index.corpus import SourceFile
 from index.dense import IndexKind, build_dense, choose_kind, save_dense
+from index.display import display
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer
 from index.load import load_document
 from index.normalise import NORMALISER_VERSION, dense_form, matching_form
@@ -28,13 +29,13 @@ from index.store import (
     publish,
     write_chunk_store,
 )
-from index.types import Chunk, Document, model_revision
+from index.types import Chunk, Document, Unit, model_revision
 
 if TYPE_CHECKING:  # the model stack is heavy; building only needs its interface
     from index.embed import Embedder
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-VECTORS = "vectors.npy"
+VECTORS = "vectors.npy"  # the chunks' vectors, then their units', in order
 VECTOR_KEYS = "vector_keys.json"
 PARALLEL = "parallel.json"
 KEYWORD_DIR = "keyword"
@@ -58,7 +59,7 @@ class BuildReport:
     index_dir: Path
     documents: list[DocumentReport] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    embedded: int = 0  # passages embedded by this build
+    embedded: int = 0  # texts embedded by this build: passages, and their sentences and rows
     reused: int = 0  # passages whose vectors came from the previous build
     up_to_date: bool = False  # nothing changed: the previous build was kept
 
@@ -84,6 +85,21 @@ def keyword_text(chunk: Chunk) -> str:
     return matching_form(" ".join(chunk.section)) + " " + chunk.matching
 
 
+def unit_text(document: Document, unit: Unit) -> str:
+    """A unit as read and embedded: its display form, a table row under its group label."""
+    text = display(document.text[unit.start:unit.end], table=unit.kind in ("row", "header"))
+    return f"{unit.row.group}: {text}" if unit.row and unit.row.group else text
+
+
+def with_unit_tokens(chunks: list[Chunk], documents: dict[str, Document],
+                     tokenizer: KeywordTokenizer) -> list[Chunk]:
+    """Chunks whose units carry their keyword tokens, so evidence is scored on the same
+    tokens as retrieval."""
+    return [replace(c, units=tuple(
+        replace(u, tokens=tuple(dict.fromkeys(tokenizer.tokens(matching_form(
+            unit_text(documents[c.doc_id], u)))))) for u in c.units)) for c in chunks]
+
+
 def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
                 options: BuildOptions | None = None,
                 progress: Progress = _no_progress) -> BuildReport:
@@ -104,29 +120,34 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     progress("chunk", len(chunks), len(chunks))
     timer.lap("chunk")
     with build_lock(data_dir):
-        final, embedded = _write_build(documents, hashes, chunks, manifest, data_dir, embedder,
-                                       options, previous, progress, timer)
+        final, embedded, total = _write_build(documents, hashes, chunks, manifest, data_dir,
+                                              embedder, options, previous, progress, timer)
     return BuildReport(index_dir=final, documents=[
         _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
-        embedded=embedded, reused=len(chunks) - embedded)
+        embedded=embedded, reused=total - embedded)
 
 
 def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list[Chunk],
                  manifest: IndexManifest, data_dir: Path, embedder: Embedder,
                  options: BuildOptions, previous: Path | None, progress: Progress,
-                 timer: _Timer) -> tuple[Path, int]:
-    """Embed and index `chunks` into a new build folder, then publish it; returns the
-    published folder and how many passages were embedded."""
+                 timer: _Timer) -> tuple[Path, int, int]:
+    """Embed and index `chunks` (and their units) into a new build folder, then publish it;
+    returns the published folder, how many texts were embedded and how many there are."""
     build_dir = new_build_dir(data_dir)  # invisible to readers until published
-    vectors, keys, embedded = _vectors(chunks, embedder, previous, progress)
+    by_id = {d.doc_id: d for d in documents}
+    texts = [embedding_text(c) for c in chunks] + [
+        dense_form(unit_text(by_id[c.doc_id], u)) for c in chunks for u in c.units]
+    vectors, keys, embedded = _vectors(texts, embedder, previous, progress)
     timer.lap("embed")
 
     np.save(build_dir / VECTORS, vectors)
     (build_dir / VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    save_dense(build_dense(vectors, np.arange(len(chunks)), options.dense_kind), build_dir)
-    (build_dir / PARALLEL).write_text(json.dumps(align_parallel(documents, chunks, vectors)),
+    passages = vectors[:len(chunks)]
+    save_dense(build_dense(passages, np.arange(len(chunks)), options.dense_kind), build_dir)
+    (build_dir / PARALLEL).write_text(json.dumps(align_parallel(documents, chunks, passages)),
                                       encoding="utf-8")
     tokenizer = KeywordTokenizer(options.extra_words)
+    chunks = with_unit_tokens(chunks, by_id, tokenizer)
     (build_dir / KEYWORD_DIR).mkdir()
     KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks]).save(
         build_dir / KEYWORD_DIR)
@@ -139,7 +160,7 @@ def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list
     manifest.write(build_dir)
     final = publish(build_dir, data_dir)
     timer.lap("index")
-    return final, embedded
+    return final, embedded, len(texts)
 
 
 def _metadata_hash(documents: list[Document]) -> str:
@@ -172,16 +193,15 @@ def _same_build(folder: Path, wanted: IndexManifest) -> bool:
     return same and wanted.dense_index in ("auto", have.dense_index)
 
 
-def _vectors(chunks: list[Chunk], embedder: Embedder, previous: Path | None,
+def _vectors(texts: list[str], embedder: Embedder, previous: Path | None,
              progress: Progress) -> tuple[np.ndarray, list[str], int]:
-    """Vectors for every chunk, their cache keys, and how many had to be embedded; the
-    previous build's vectors are reused for unchanged passages."""
-    texts = [embedding_text(c) for c in chunks]
+    """Vectors for every text, their cache keys, and how many had to be embedded; the
+    previous build's vectors are reused for unchanged texts."""
     model = f"{embedder.model_id}\0{model_revision(embedder.model_id)}"
     keys = [_vector_key(model, t) for t in texts]
     known = _previous_vectors(previous)
     missing = [i for i, key in enumerate(keys) if key not in known]
-    vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in known:
             vectors[i] = known[key]

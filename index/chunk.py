@@ -6,16 +6,18 @@ import bisect
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from index.layout import BULLET, Layout, Line, analyse, clean_title, is_table_row
 from index.normalise import ends_sentence, matching_form, repair_wraps
 from index.script import detect_script, is_cjk
-from index.sections import section_paths
-from index.types import Chunk, Document
+from index.sections import section_pages, section_paths
+from index.tables import Header, read_header, read_row
+from index.types import Chunk, Document, RowFact, Unit, UnitKind
 
-CHUNKER_VERSION = "2"  # bump whenever chunks or their ids change, so old indexes are rebuilt
+CHUNKER_VERSION = "19"
+CAPTION_LINES = 3  # short lines right above a table that may name its period or unit
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,20 @@ class ChunkSettings:
 
 
 @dataclass(frozen=True)
-class Unit:
-    """A piece a chunk is packed from: a sentence, a table row or a heading."""
+class Piece:
+    """A piece a chunk is packed from: a sentence, a table row, a header line or a heading,
+    with what chunking knows of it."""
 
     start: int
     end: int
     clean: str
-    kind: str  # "sentence" | "row" | "header" | "heading"
+    kind: UnitKind
     section: tuple[str, ...]
     strong: bool = False  # headings: from the contents or Markdown, so always cut
+    row: RowFact | None = None
+    header: tuple[int, int] | None = None  # a row's header lines
+    opens: bool = False  # a header line above a table's first row: a new table begins
+    section_page: int | None = None  # the contents' page of its section
 
     @property
     def size(self) -> float:
@@ -96,19 +103,20 @@ def chunk_document(doc: Document, settings: ChunkSettings | None = None) -> list
     """Cut `doc` into chunks whose `text` is exactly `doc.text[char_start:char_end]`."""
     settings = settings or ChunkSettings()
     layout = analyse(doc.text)
-    units = _units(doc.text, layout, settings)
-    packed = _pack(units, settings)
+    pieces = _pieces(doc.text, layout, settings)
+    packed = _pack(pieces, settings)
     line_starts = [line.start for line in layout.lines]
     seen: Counter[str] = Counter()
     return [_make_chunk(doc, layout, line_starts, ordinal, group, context, seen)
             for ordinal, (group, context) in enumerate(packed)]
 
 
-# ---- units -------------------------------------------------------------------------
+# ---- pieces ------------------------------------------------------------------------
 
-def _units(text: str, layout: Layout, settings: ChunkSettings) -> list[Unit]:
+def _pieces(text: str, layout: Layout, settings: ChunkSettings) -> list[Piece]:
     sections = section_paths(text, layout)
-    units: list[Unit] = []
+    listed = section_pages(layout, sections)
+    pieces: list[Piece] = []
     lines = layout.lines
     i = 0
     while i < len(lines):
@@ -116,23 +124,38 @@ def _units(text: str, layout: Layout, settings: ChunkSettings) -> list[Unit]:
         section = sections[i]
         if line.kind == "heading":
             title = clean_title(text[line.start:line.end])
-            units.append(Unit(line.start, line.end, title, "heading", section,
-                              strong=line.level <= 2 or text[line.start:line.end].lstrip()
-                              .startswith("#")))
+            pieces.append(Piece(line.start, line.end, title, "heading", section,
+                                strong=line.level <= 2 or text[line.start:line.end].lstrip()
+                                .startswith("#")))
             i += 1
         elif line.kind in ("table", "text"):
             j = _run_end(lines, i, line.kind)
             run = [ln for ln in lines[i:j] if ln.kind == line.kind]
             if line.kind == "table":
-                units.extend(_table_units(text, run, section))
+                pieces.extend(_table_pieces(text, run, section, _caption(text, lines, i)))
             else:
-                units.extend(_sentence_units(text, layout, run, section, settings))
+                pieces.extend(_sentence_pieces(text, layout, run, section, settings))
             i = j
         else:
             i += 1
-    return units
+    starts = [line.start for line in lines]
+    return [replace(p, section_page=listed[bisect.bisect_right(starts, p.start) - 1])
+            for p in pieces]
 
 
+def _caption(text: str, lines: tuple[Line, ...], first: int) -> list[str]:
+    """The short text lines right above a table, which often name its period or unit
+    ("截至12月31日止年度", "（人民幣千元）")."""
+    out: list[str] = []
+    back = first - 1
+    while back >= 0 and len(out) < CAPTION_LINES and lines[back].kind in ("blank", "text"):
+        body = text[lines[back].start:lines[back].end].strip()
+        if body and len(body) > 40:
+            break
+        if body:
+            out.insert(0, body)
+        back -= 1
+    return out
 def _run_end(lines: tuple[Line, ...], i: int, kind: str) -> int:
     """End of a run of `kind` lines; blanks and page furniture inside it do not end it."""
     j = i + 1
@@ -168,17 +191,17 @@ def _paragraph_breaks(text: str, layout: Layout, run: list[Line]) -> frozenset[i
     return frozenset(breaks)
 
 
-def _sentence_units(text: str, layout: Layout, run: list[Line], section: tuple[str, ...],
-                    settings: ChunkSettings) -> list[Unit]:
+def _sentence_pieces(text: str, layout: Layout, run: list[Line], section: tuple[str, ...],
+                    settings: ChunkSettings) -> list[Piece]:
     mapped = repair_wraps(text, [(ln.start, ln.end) for ln in run],
                           _paragraph_breaks(text, layout, run))
-    units = []
+    pieces = []
     for start, end in split_sentences(mapped.text):
         for piece_start, piece_end in _split_long(mapped.text, start, end, settings.maximum):
             o_start, o_end = mapped.original_span(piece_start, piece_end)
-            units.append(Unit(o_start, o_end, mapped.text[piece_start:piece_end], "sentence",
-                              section))
-    return units
+            pieces.append(Piece(o_start, o_end, mapped.text[piece_start:piece_end], "sentence",
+                                section))
+    return pieces
 
 
 def _split_long(text: str, start: int, end: int, maximum: int) -> list[tuple[int, int]]:
@@ -201,19 +224,55 @@ def _split_long(text: str, start: int, end: int, maximum: int) -> list[tuple[int
     return [(s, e) for s, e in pieces if text[s:e].strip()]
 
 
-def _table_units(text: str, run: list[Line], section: tuple[str, ...]) -> list[Unit]:
-    units = []
-    seen_row = False
+def _table_pieces(text: str, run: list[Line], section: tuple[str, ...],
+                  caption: list[str]) -> list[Piece]:
+    """A table's header lines and rows; each row read as a fact (index/tables.py) under
+    the header lines above it (with the caption), a group label row heading those below."""
+    pieces: list[Piece] = []
+    seen_row = seen_row_ever = False
+    row_group = ""
+    header_lines: list[Line] = []
+    header: Header = read_header(caption)
+    group = ""
     for line in run:
         body = text[line.start:line.end]
         lead = len(body) - len(body.lstrip())
         stripped = body.strip()
+        start, end = line.start + lead, line.start + lead + len(stripped)
         row = is_table_row(stripped) and (seen_row or not _column_labels(stripped))
-        seen_row = seen_row or row
+        fact = read_row(stripped, start, header, group) if row else None
+        if fact is not None and "\t" in body:
+            first = body.split("\t")[0].strip()
+            if first and fact.label.startswith(first) and fact.label != first:
+                row_group = first  # "按年齡劃分\t30歲以下\t...": heads the rows after it
+            elif not first and row_group:  # "\t30至50歲\t...": under the one above
+                fact = replace(fact, label=f"{row_group} {fact.label}")
         clean = re.sub(r"\s*\t+\s*", " | ", stripped)
-        units.append(Unit(line.start + lead, line.start + lead + len(stripped), clean,
-                          "row" if seen_row else "header", section))
-    return units
+        if fact is None:
+            if seen_row and "\t" in body and not re.search(r"\d", stripped):
+                group = clean_title(stripped)  # "Energy Consumption\t\t\t": heads the rows below
+            else:
+                if seen_row:  # a new header part-way: a new sub-table, keeping its periods
+                    header_lines, seen_row = [], False
+                header_lines.append(line)
+                header = _merged(header, read_header(
+                    caption + [text[h.start:h.end] for h in header_lines]))
+            pieces.append(Piece(start, end, clean, "header", section, opens=not seen_row_ever))
+            continue
+        seen_row = seen_row_ever = True
+        span = (header_lines[0].start, header_lines[-1].end) if header_lines else None
+        pieces.append(Piece(start, end, clean, "row", section, row=fact, header=span))
+    return pieces
+
+
+def _merged(previous: Header, new: Header) -> Header:
+    """A later header line that names no period (a repeated "人民幣千元 人民幣千元") keeps
+    the periods read so far."""
+    if new.periods or not previous.periods:
+        return new
+    return Header(previous.periods, new.unit or previous.unit, new.unit_column,
+                  previous.change_column, new.notes_column or previous.notes_column,
+                  new.columns or previous.columns)
 
 
 _YEAR = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")
@@ -228,11 +287,11 @@ def _column_labels(line: str) -> bool:
 
 # ---- packing -----------------------------------------------------------------------
 
-def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], str]]:
-    """Group units into chunks; returns each chunk's units and its repeated table header."""
-    chunks: list[tuple[list[Unit], str]] = []
-    current: list[Unit] = []
-    header: list[Unit] = []
+def _pack(pieces: list[Piece], settings: ChunkSettings) -> list[tuple[list[Piece], str]]:
+    """Group pieces into chunks; returns each chunk's pieces and its repeated table header."""
+    chunks: list[tuple[list[Piece], str]] = []
+    current: list[Piece] = []
+    header: list[Piece] = []
 
     def flush(carry: bool) -> None:
         nonlocal current
@@ -245,7 +304,7 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
             keep = carry and last.kind == "sentence" and last.size <= settings.overlap_max
             current = [last] if keep else []
 
-    for unit in units:
+    for unit in pieces:
         size = sum(u.size for u in current)
         if unit.kind == "heading":
             # A heading after a table always closes it: the prose below is another section.
@@ -255,10 +314,10 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
             current.append(unit)
             header = []
             continue
-        if unit.kind == "header" and current and current[-1].kind in ("row", "sentence"):
+        if unit.opens and current and current[-1].kind in ("row", "sentence"):
             flush(carry=False)
             header = []
-        if unit.kind == "header":
+        if unit.opens:
             header.append(unit)
         elif unit.kind == "sentence" and current and current[-1].kind in ("row", "header"):
             flush(carry=False)
@@ -271,26 +330,26 @@ def _pack(units: list[Unit], settings: ChunkSettings) -> list[tuple[list[Unit], 
 
 
 def _make_chunk(doc: Document, layout: Layout, line_starts: list[int], ordinal: int,
-                units: list[Unit], context: str, seen: Counter[str]) -> Chunk:
-    start, end = units[0].start, max(u.end for u in units)
-    clean = _join([u.clean for u in units], [u.kind for u in units])
+                pieces: list[Piece], context: str, seen: Counter[str]) -> Chunk:
+    start, end = pieces[0].start, max(u.end for u in pieces)
+    clean = _join([u.clean for u in pieces], [u.kind for u in pieces])
     first_line = bisect.bisect_right(line_starts, start) - 1
     last_line = bisect.bisect_right(line_starts, end - 1) - 1
-    page = _page(doc, layout, first_line, last_line, start)
-    section = next((u.section for u in units if u.kind != "heading"), units[0].section)
+    section = next((u.section for u in pieces if u.kind != "heading"), pieces[0].section)
     text = doc.text[start:end]
     # The id hashes the content and how often it occurred before, not its offsets, so an
     # edit elsewhere in the document leaves it alone; the count keeps repeats apart.
     content = f"{context}\0{text}"
     seen[content] += 1
     digest = hashlib.sha1(f"{doc.doc_id}\0{seen[content]}\0{content}".encode())
-    kind: Literal["text", "table"] = "table" if any(u.kind == "row" for u in units) else "text"
+    kind: Literal["text", "table"] = "table" if any(u.kind == "row" for u in pieces) else "text"
+    units = tuple(_unit(doc, layout, line_starts, u) for u in pieces)
     return Chunk(
         chunk_id=digest.hexdigest()[:16], doc_id=doc.doc_id, ordinal=ordinal,
-        script=detect_script(clean, default=doc.script), section=section, page=page,
-        line_start=first_line + 1, line_end=last_line + 1, char_start=start, char_end=end,
-        text=text, clean=clean, matching=matching_form(f"{context}\n{clean}"), kind=kind,
-        context=context, sentences=tuple((u.start, u.end) for u in units),
+        script=detect_script(clean, default=doc.script), section=section,
+        page=units[0].page, line_start=first_line + 1, line_end=last_line + 1,
+        char_start=start, char_end=end, text=text, clean=clean,
+        matching=matching_form(f"{context}\n{clean}"), kind=kind, context=context, units=units,
     )
 
 
@@ -306,10 +365,17 @@ def _join(parts: list[str], kinds: list[str]) -> str:
     return out
 
 
-def _page(doc: Document, layout: Layout, first: int, last: int, start: int) -> int | None:
+def _unit(doc: Document, layout: Layout, line_starts: list[int], piece: Piece) -> Unit:
+    page = _page_at(doc, layout, line_starts, piece.start)
+    end = _page_at(doc, layout, line_starts, piece.end - 1)
+    return Unit(kind=piece.kind, start=piece.start, end=piece.end, page=page,
+                header=piece.header, row=piece.row,
+                page_end=end if end is not None and end != page else None,
+                section=piece.section, section_page=piece.section_page)
+
+
+def _page_at(doc: Document, layout: Layout, line_starts: list[int], offset: int) -> int | None:
+    """The page `offset` is on: from the PDF's pages, else from the text's page markers."""
     if doc.page_starts:
-        return bisect.bisect_right(doc.page_starts, start)
-    for line in layout.lines[first:last + 1]:
-        if line.page is not None:
-            return line.page
-    return None
+        return bisect.bisect_right(doc.page_starts, offset)
+    return layout.lines[bisect.bisect_right(line_starts, offset) - 1].page

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.normalise import ends_sentence
-from index.script import is_cjk
+from index.script import converter, is_cjk
 
 LineKind = Literal["blank", "furniture", "toc", "heading", "table", "text"]
 
@@ -22,7 +22,12 @@ _NUMERIC_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?%?[)）]?$")
 BULLET = re.compile(r"^(•|·|-\s|\*\s|◊|(\(|（)[0-9a-zA-Z一二三四五六七八九十ivx]{1,4}(\)|）)"
                     r"|\d{1,2}[.、](?![\d.])\s?)")
 _MARKUP = re.compile(r"\*\*|<[^>]{1,40}>|^#+\s*")
+GUESSED = 3  # the level of a heading found by its shape alone
+# Page-opening lines that open no chapter: a numbered note ("7 所得稅抵免") or a table's
+# column labels ("人民幣千元 人民幣千元").
+_NOT_CHAPTER = re.compile(r"^\d|人民幣|人民币|千元|百萬|百万|RMB|HK\$|%")
 PAGE_SPAN_LINES = 60  # a page marker only vouches for this many lines above it
+_PAGE_START = re.compile(r"^ (?! )\S")  # a page's first line, as PDF extraction writes it
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Line:
     kind: LineKind
     level: int = 0  # heading level, 1 = chapter
     page: int | None = None
+    toc_page: int | None = None  # for a heading the contents list: the page they give
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,9 @@ def is_table_row(line: str) -> bool:
 def _heading_like(body: str) -> bool:
     if not 2 <= len(body) <= 40 or ends_sentence(body) or body[-1] in "，,、：:":
         return False
+    # a definition ("「董事」 指 本公司董事") or a row that lost its figures' line
+    if re.search(r"\s指\s|[–—-]\s?\(?[\d,]+\)?$", body):
+        return False
     if BULLET.match(body) or body.startswith(("(", "（", "<", "http", "[", "o ", "—", "–")) \
             or "@" in body:
         return False
@@ -90,32 +99,95 @@ def _heading_like(body: str) -> bool:
     return len(words) <= 10 and body[0].isupper()
 
 
-def _toc_entries(text: str, spans: list[tuple[int, int]]) -> tuple[set[int], dict[str, int]]:
-    """Lines of the table of contents, and each listed title with its heading level."""
+Contents = dict[str, tuple[int, int]]  # title key -> (heading level, page)
+
+
+def _toc_entries(text: str, spans: list[tuple[int, int]]) -> tuple[set[int], Contents]:
+    """Lines of the table of contents, and each listed title with its level and page.
+
+    Entries are "- 24 Title" or "Title<TAB>24". A short line between them opens a group:
+    a bare label ("01", "專題") makes the group's first entry its chapter (level 1) and the
+    rest its sections; a label with a title ("## 01 綠色運營") is the chapter itself, and
+    its entries are all sections. A "目錄 / CONTENTS" title belongs to the contents too.
+    """
     toc_lines: set[int] = set()
-    titles: dict[str, int] = {}
+    titles: Contents = {}
     grouped = False
     first_in_group = False
+    chapter: str | None = None  # a titled group label waiting for its first entry's page
+    flat: list[tuple[str, int, int]] = []  # entries outside any group: (key, page, block)
+    block = 0
     for index, (start, end) in enumerate(spans[:200]):
         body = text[start:end].strip()
         dash = _TOC_DASH.match(body)
         tab = _TOC_TAB.match(body)
+        if not body:
+            block += 1
         if dash or tab:
             title = clean_title(dash.group(2) if dash else tab.group(1))  # type: ignore[union-attr]
+            page = int(dash.group(1) if dash else tab.group(2))  # type: ignore[union-attr]
+            if chapter is not None:
+                titles.setdefault(_key(chapter), (1, page))
+                chapter = None
             bold = "**" in body
             level = 1 if (bold or (grouped and first_in_group)) else 2 if grouped else 1
-            titles.setdefault(_key(title), level)
+            titles.setdefault(_key(title), (level, page))
+            if not grouped and not bold:
+                flat.append((_key(title), page, block))
             toc_lines.add(index)
             first_in_group = False
-        elif body and toc_lines and index - max(toc_lines) < 4 and len(body) <= 12:
-            grouped, first_in_group = True, True  # a chapter marker such as "01" or "專題"
+        elif body and _CONTENTS_TITLE.search(body) and len(body) <= 30:
             toc_lines.add(index)
+        elif body and toc_lines and index - max(toc_lines) < 4 and len(body) <= 12:
+            grouped = True  # a chapter marker such as "01", "專題" or "## 01 綠色運營"
+            label = re.sub(r"^#+\s*|^\d{1,2}\s*", "", clean_title(body))
+            label = re.sub(r"^\d{1,2}\s*", "", label)
+            titled = bool(label) and not re.fullmatch(r"專題|专题|topic", label, re.I)
+            chapter = label if titled else None
+            first_in_group = not titled
+            toc_lines.add(index)
+    _nest_flat_entries(flat, titles)
     return (toc_lines, titles) if len(toc_lines) >= 5 else (set(), {})
 
 
+def _nest_flat_entries(flat: list[tuple[str, int, int]], titles: Contents) -> None:
+    """In a run of contents entries without group labels, an entry that shares its page
+    with the next one is a chapter whose first section starts on its first page
+    ("關於智譜 03 / 公司概況 03 / 企業文化 03"); the entries after it in the same block are its
+    sections. Entries on pages of their own are chapters ("關於本報告 01")."""
+    opened = -1  # the block whose chapter is open
+    for i, (key, page, block) in enumerate(flat):
+        if titles.get(key, (0, 0))[0] != 1:
+            continue
+        following = flat[i + 1] if i + 1 < len(flat) else None
+        if block == opened:
+            titles[key] = (2, page)
+        elif following is not None and following[2] == block and following[1] == page:
+            opened = block
+
+
+_CONTENTS_TITLE = re.compile(r"目錄|目录|\bcontents\b", re.I)
+
+
 def _key(title: str) -> str:
-    """A title as compared with the contents: section numbers such as "1.5" dropped."""
-    return re.sub(r"\s+", "", _SECTION_NUMBER.sub("", title)).lower()
+    """A title as compared with the contents: section numbers ("1.5"), chapter labels
+    ("專題："), spaces and case dropped, in Simplified (a body heading may be printed in
+    the other script: 「人力关键绩效」)."""
+    title = _SECTION_NUMBER.sub("", title)
+    title = re.sub(r"^(?:專題|专题|topic)\s*[:：]\s*", "", title, flags=re.I)
+    return converter("t2s").convert(re.sub(r"\s+", "", title)).lower()
+
+
+def listed(contents: Contents, key: str) -> tuple[int, int] | None:
+    """The contents entry of a body heading: the same title, or one that holds the other
+    (the contents and the body word titles a little differently)."""
+    if key in contents:
+        return contents[key]
+    # one holds the other, and is most of it ("專題：日日生新…" and "日日生新…"), not a
+    # phrase of it ("Climate Change" in "Responding to Climate Change")
+    close = [k for k in contents if len(key) >= 4 and len(k) >= 4 and (key in k or k in key)
+             and min(len(k), len(key)) >= 0.6 * max(len(k), len(key))]
+    return contents[max(close, key=len)] if close else None
 
 
 def _running_headers(text: str, spans: list[tuple[int, int]]) -> set[str]:
@@ -135,43 +207,77 @@ def analyse(text: str) -> Layout:
     bodies = [text[s:e].strip() for s, e in spans]
     kinds: list[LineKind] = []
     levels: list[int] = []
+    toc_pages: list[int | None] = []
     markers: dict[int, int] = {}
+    starts = {i for i, (a, b) in enumerate(spans) if _PAGE_START.match(text[a:b])}
     for index, body in enumerate(bodies):
-        kind, level = _classify(index, body, bodies, toc_lines, toc_titles, headers)
+        kind, level, toc_page = _classify(index, body, bodies, toc_lines, headers,
+                                          index in starts)
         if kind == "furniture" and (m := _PAGE_MARKER.match(body)):
             markers[index] = int(m.group(1))
+        if kind == "heading" and level == GUESSED and index in starts and not toc_lines \
+                and not _NOT_CHAPTER.search(body):
+            # Without contents, a heading that opens a page opens a chapter: filings start
+            # chapters on a new page (" 業務回顧及展望", " 管理層討論與分析").
+            level = 1
         kinds.append(kind)
         levels.append(level)
+        toc_pages.append(toc_page)
+    _align_contents(bodies, kinds, levels, toc_pages, toc_lines, toc_titles)
     _demote_table_headers(kinds, levels, bodies)
     lengths = sorted(len(b) for b, k in zip(bodies, kinds, strict=True) if k == "text")
     full = lengths[int(len(lengths) * 0.75)] if lengths else 0
-    pages = _pages(len(spans), markers)
-    lines = tuple(
-        Line(i + 1, s, e, kinds[i], levels[i], pages[i]) for i, (s, e) in enumerate(spans)
-    )
+    pages = _pages(len(spans), markers, sorted(starts))
+    lines = tuple(Line(i + 1, s, e, kinds[i], levels[i], pages[i],
+                       toc_pages[i] if kinds[i] == "heading" else None)
+                  for i, (s, e) in enumerate(spans))
     return Layout(lines=lines, wrapped=0 < full <= 70, full_width=full)
 
 
 def _classify(index: int, body: str, bodies: list[str], toc_lines: set[int],
-              toc_titles: dict[str, int], headers: set[str]) -> tuple[LineKind, int]:
+              headers: set[str], page_start: bool) -> tuple[LineKind, int, int | None]:
+    """A line's kind and heading level, as its shape says (the contents come later, in
+    _align_contents); a page's first line stands apart from the one before it, as after a
+    blank line."""
     if not body:
-        return "blank", 0
+        return "blank", 0, None
     if index in toc_lines:
-        return "toc", 0
+        return "toc", 0, None
     if _PAGE_MARKER.match(body) or _BARE_NUMBER.match(body) or body in headers:
-        return "furniture", 0
+        return "furniture", 0, None
     if md := _MD_HEADING.match(body):
-        return "heading", len(md.group(1))
+        return "heading", len(md.group(1)), None
     if is_table_row(body):
-        return "table", 0
-    standalone = (index == 0 or not bodies[index - 1]) and (
+        return "table", 0, None
+    standalone = (index == 0 or not bodies[index - 1] or page_start) and (
         index + 1 >= len(bodies) or not bodies[index + 1])
     if standalone and _heading_like(clean_title(body)):
-        level = toc_titles.get(_key(clean_title(body)))
-        if not level and _SECTION_NUMBER.match(body):
-            level = min(body.split()[0].count("."), 2) + 1
-        return "heading", level if level else 3
-    return "text", 0
+        if _SECTION_NUMBER.match(body):
+            return "heading", min(body.split()[0].count("."), 2) + 1, None
+        return "heading", 3, None
+    return "text", 0, None
+
+
+def _align_contents(bodies: list[str], kinds: list[LineKind], levels: list[int],
+                    toc_pages: list[int | None], toc_lines: set[int], contents: Contents
+                    ) -> None:
+    """Headings take the level and page of the contents entry they print, in page order:
+    from the last entry back, each takes the last line with its title before the line the
+    next entry took. So a chapter's overview, which names its sections first, and an early
+    mention of a chapter do not open them (the contents may also print their entries in two
+    columns, out of order: their pages are in order). A heading no entry takes keeps its
+    own level (its Markdown marks, its numbering), below the listed ones."""
+    entries = sorted(contents.items(), key=lambda item: item[1][1])
+    candidates = [i for i, body in enumerate(bodies) if i not in toc_lines
+                  and kinds[i] in ("heading", "text") and 0 < len(body) <= 60]
+    keys = {i: _key(clean_title(bodies[i])) for i in candidates}
+    limit = len(bodies)
+    for key, (level, page) in reversed(entries):
+        found = next((i for i in reversed(candidates) if i < limit and keys[i]
+                      and listed({key: (level, page)}, keys[i])), None)
+        if found is not None:
+            kinds[found], levels[found], toc_pages[found] = "heading", level, page
+            limit = found
 
 
 def _demote_table_headers(kinds: list[LineKind], levels: list[int], bodies: list[str]) -> None:
@@ -200,11 +306,54 @@ def _after_heading(index: int, kinds: list[LineKind]) -> bool:
     return back >= 0 and kinds[back] == "heading"
 
 
-def _pages(count: int, markers: dict[int, int]) -> list[int | None]:
+def _pages(count: int, markers: dict[int, int], starts: list[int]) -> list[int | None]:
+    """The printed page of every line, from the page markers that close pages ("— 243 —")
+    and the lines that open them.
+
+    PDF extraction begins each page's first line with a single space (" 業務回顧及展望");
+    where the markers confirm it (between two markers stand one fewer such lines than
+    pages, the marker itself being a break), every line gets its page. Where they do not
+    (a table's lines start with a space too), a marker vouches only for the lines just above
+    it (PAGE_SPAN_LINES).
+    """
     pages: list[int | None] = [None] * count
-    previous = -1
-    for index in sorted(markers):
-        for line in range(max(previous + 1, index - PAGE_SPAN_LINES), index):
-            pages[line] = markers[index]
-        previous = index
+    marks = sorted(markers.items())
+    if not marks:
+        return pages
+    consistent = [sum(1 for s in starts if a < s < b) == pb - pa - 1
+                  for (a, pa), (b, pb) in zip(marks, marks[1:], strict=False)]
+    if not any(consistent):  # the convention does not hold here: the old, cautious rule
+        previous = -1
+        for index, page in marks:
+            for line in range(max(previous + 1, index - PAGE_SPAN_LINES), index):
+                pages[line] = page
+            previous = index
+        return pages
+    first, first_page = marks[0]
+    before = [s for s in starts if s < first]
+    _number(pages, 0, first, first_page - len(before), before)
+    for ((a, pa), (b, pb)), good in zip(zip(marks, marks[1:], strict=False), consistent,
+                                        strict=True):
+        inside = [s for s in starts if a < s < b]
+        if good:
+            _number(pages, a + 1, b, pa + 1, inside)
+        else:  # sure only right after a marker (the next page) and just above one
+            for line in range(a + 1, inside[0] if inside else b):
+                pages[line] = pa + 1
+            for line in range(max(a + 1, b - PAGE_SPAN_LINES), b):
+                pages[line] = pb
+    last, last_page = marks[-1]
+    _number(pages, last + 1, count, last_page + 1, [s for s in starts if s > last])
+    for index, page in marks:
+        pages[index] = page
     return pages
+
+
+def _number(pages: list[int | None], start: int, end: int, page: int, breaks: list[int]
+            ) -> None:
+    """Lines start..end-1 from `page` on, the next page beginning at each of `breaks`."""
+    for line in range(start, end):
+        if breaks and line == breaks[0]:
+            breaks = breaks[1:]
+            page += 1
+        pages[line] = page

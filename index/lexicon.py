@@ -135,6 +135,10 @@ class Lexicon:
         """
         return Lexicon(self.en_to_zh, self.zh_to_en, self.max_terms, [*self.glossary, *pairs])
 
+    def glossary_terms(self, word: str) -> list[str]:
+        """The glossaries' Chinese for an English word or name (lower case), if any."""
+        return list(self._glossary_en.get(self._canonical(word), ()))
+
     def expand_english(self, tokens: Sequence[str], known: Known | None = None) -> Terms:
         """Chinese terms for English tokens; phrases win over their words; best weight first.
 
@@ -145,19 +149,31 @@ class Lexicon:
         words = [w for token in tokens for w in WORD.findall(token.lower())]
         found: dict[str, float] = {}
         covered = [False] * len(words)
+        for start, end, terms in self.english_phrases(words, known):
+            _merge(found, terms)
+            covered[start:end] = [True] * (end - start)
+        for word, done in zip(words, covered, strict=True):
+            if not done and word not in STOP_WORDS:
+                _merge(found, self._lookup_english([word], known))
+        return sorted(found.items(), key=lambda item: -item[1])
+
+    def english_phrases(self, words: Sequence[str], known: Known | None = None
+                        ) -> list[tuple[int, int, Terms]]:
+        """The longest multi-word entries among lower-case English `words` ("gross margin",
+        "time deposits"), as (start, end, terms); overlaps kept ("gross profit" and "profit
+        margin" in "gross profit margin")."""
+        spans: list[tuple[int, int, Terms]] = []
+        covered = [False] * len(words)
         for i, word in enumerate(words):
             for length in range(min(self._longest, len(words) - i), 1, -1):
                 if word in STOP_WORDS or all(covered[i : i + length]):
                     break
                 terms = self._lookup_english(words[i : i + length], known)
                 if terms:
-                    _merge(found, terms)
+                    spans.append((i, i + length, terms))
                     covered[i : i + length] = [True] * length
                     break
-        for word, done in zip(words, covered, strict=True):
-            if not done and word not in STOP_WORDS:
-                _merge(found, self._lookup_english([word], known))
-        return sorted(found.items(), key=lambda item: -item[1])
+        return spans
 
     def expand_chinese(self, words: Sequence[str], known: Known | None = None) -> Terms:
         """English words (singular) for Simplified Chinese tokens; best weight first."""

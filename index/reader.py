@@ -9,7 +9,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.build import KEYWORD_DIR, KEYWORD_WORDS, PARALLEL
+from index.build import KEYWORD_DIR, KEYWORD_WORDS, PARALLEL, VECTORS
 from index.chunk import ChunkSettings
 from index.dense import load_dense
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer, read_words
@@ -35,6 +35,8 @@ class LoadedIndex:
     keyword: KeywordIndex
     tokenizer: KeywordTokenizer
     parallel: dict[int, list[tuple[int, float]]]  # row -> aligned rows in the other edition
+    unit_vectors: np.ndarray  # one unit vector per unit, chunks in row order
+    unit_offsets: np.ndarray  # the row of each chunk's first unit in unit_vectors
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -74,8 +76,14 @@ def _open(folder: Path, model_id: str) -> LoadedIndex:
         raise IndexMismatchError(
             f"build {folder.name}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
             f"the chunk store {len(store)} chunks and the manifest size {manifest.dimension}")
+    offsets = np.cumsum([0] + [len(c.units) for c in store.chunks])
+    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    if len(vectors) != len(store) + offsets[-1]:
+        raise IndexMismatchError(f"build {folder.name}: {len(vectors)} vectors for "
+                                 f"{len(store)} chunks and {offsets[-1]} units")
     return LoadedIndex(folder, manifest, store, dense, KeywordIndex.load(folder / KEYWORD_DIR),
-                       tokenizer, _parallel(folder / PARALLEL))
+                       tokenizer, _parallel(folder / PARALLEL), vectors[len(store):],
+                       offsets[:-1])
 
 
 def _parallel(path: Path) -> dict[int, list[tuple[int, float]]]:

@@ -8,6 +8,21 @@ MAX_DEPTH = 4
 GUESSED_LEVEL = 3  # layout's level for a heading found by its shape alone
 
 
+def section_pages(layout: Layout, paths: list[tuple[str, ...]]) -> list[int | None]:
+    """For every line, the page the contents give for the innermost of its sections they
+    list (a report without page markers still tells where its sections start)."""
+    listed: dict[tuple[str, ...], int] = {}
+    out: list[int | None] = []
+    current: int | None = None
+    for line, path in zip(layout.lines, paths, strict=True):
+        if line.kind == "heading" and line.toc_page is not None:
+            listed[path] = line.toc_page
+        current = next((listed[path[:n]] for n in range(len(path), 0, -1) if path[:n] in listed),
+                       None)
+        out.append(current)
+    return out
+
+
 def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
     """The section path in force at every line, e.g. ("責任治理 護航可信 AI", "保障信息安全").
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.types import Chunk, Document, DocumentMeta, check_script
+from index.types import Cell, Chunk, Document, DocumentMeta, RowFact, Unit, check_script
 
 CURRENT = "index"
 BUILDS = "builds"
@@ -70,7 +70,7 @@ CREATE TABLE chunks (
     line_start INTEGER NOT NULL, line_end INTEGER NOT NULL,
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     text TEXT NOT NULL, clean TEXT NOT NULL, matching TEXT NOT NULL, kind TEXT NOT NULL,
-    context TEXT NOT NULL, sentences_json TEXT NOT NULL
+    context TEXT NOT NULL, units_json TEXT NOT NULL
 );
 CREATE INDEX chunks_by_doc ON chunks(doc_id, ordinal);
 """
@@ -174,11 +174,11 @@ def write_chunk_store(path: Path, documents: Iterable[tuple[Document, str]],
             con.executemany(
                 "INSERT INTO chunks (chunk_id, doc_id, ordinal, script, section_json, page,"
                 " line_start, line_end, char_start, char_end, text, clean, matching, kind,"
-                " context, sentences_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " context, units_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(c.chunk_id, c.doc_id, c.ordinal, c.script, json.dumps(list(c.section),
                   ensure_ascii=False), c.page, c.line_start, c.line_end, c.char_start,
                   c.char_end, c.text, c.clean, c.matching, c.kind, c.context,
-                  json.dumps([list(s) for s in c.sentences])) for c in chunks])
+                  units_json(c.units)) for c in chunks])
     finally:
         con.close()
 
@@ -208,7 +208,7 @@ class ChunkStore:
 
 def _chunk(row: tuple[object, ...]) -> Chunk:
     (_, chunk_id, doc_id, ordinal, script, section, page, line_start, line_end, char_start,
-     char_end, text, clean, matching, kind, context, sentences) = row
+     char_end, text, clean, matching, kind, context, units) = row
     return Chunk(
         chunk_id=str(chunk_id), doc_id=str(doc_id), ordinal=int(ordinal),  # type: ignore[call-overload]
         script=check_script(str(script)), section=tuple(json.loads(str(section))),
@@ -216,8 +216,39 @@ def _chunk(row: tuple[object, ...]) -> Chunk:
         line_end=int(line_end), char_start=int(char_start), char_end=int(char_end),  # type: ignore[call-overload]
         text=str(text), clean=str(clean), matching=str(matching),
         kind="table" if kind == "table" else "text", context=str(context),
-        sentences=tuple((int(a), int(b)) for a, b in json.loads(str(sentences))),
+        units=read_units(str(units)),
     )
+
+
+# Units as compact JSON lists: [kind, start, end, page, header, tokens, row, page_end,
+# section, section_page] with a row as
+# [label, group, unit, [[text, start, end, period, year], ...]].
+def units_json(units: Iterable[Unit]) -> str:
+    return json.dumps([[u.kind, u.start, u.end, u.page, list(u.header) if u.header else None,
+                        list(u.tokens), _row_json(u.row), u.page_end, list(u.section),
+                        u.section_page] for u in units],
+                      ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def _row_json(row: RowFact | None) -> list[object] | None:
+    if row is None:
+        return None
+    return [row.label, row.group, row.unit,
+            [[c.text, c.start, c.end, c.period, c.year, c.column] for c in row.cells]]
+
+
+def read_units(text: str) -> tuple[Unit, ...]:
+    out = []
+    for (kind, start, end, page, header, tokens, row, page_end, section,
+         section_page) in json.loads(text):
+        fact = None if row is None else RowFact(row[0], row[1], row[2], tuple(
+            Cell(c[0], c[1], c[2], c[3], c[4], c[5]) for c in row[3]))
+        out.append(Unit(kind=kind, start=start, end=end, page=page,
+                        header=(header[0], header[1]) if header else None,
+                        row=fact, tokens=tuple(tokens), page_end=page_end,
+                        section=tuple(section), section_page=section_page))
+    return tuple(out)
 
 
 def _document(row: tuple[object, ...]) -> Document:

@@ -65,6 +65,48 @@ class Document:
         return self.meta.doc_id
 
 
+UnitKind = Literal["sentence", "row", "header", "heading"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure of a table row, with the column it stands in."""
+
+    text: str  # exactly as printed: "130,242.2", "(6,494,670)", "36", "-"
+    start: int  # offsets in the document's original text
+    end: int
+    period: str  # the column's label as printed ("2023年", "2025 年數值"), "change", or ""
+    year: int | None  # the year the column is about, when it names one
+    column: str = ""  # the column's label when it names no period ("員工流失率", "Number")
+
+
+@dataclass(frozen=True)
+class RowFact:
+    """What a flattened table row states (index/tables.py)."""
+
+    label: str  # the row label, markup removed: "能源消耗總量 (兆瓦時)", "收入"
+    group: str  # the group row above it ("Energy Consumption"), or ""
+    unit: str  # "兆瓦時", "人民幣千元", "%", "人" ..., or "" when none is stated
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece a chunk is made of, decided once at chunking: a sentence, a table row (with
+    its fact), a table's header line, or a heading."""
+
+    kind: UnitKind
+    start: int  # offsets in the document's original text
+    end: int
+    page: int | None = None  # the page it starts on
+    header: tuple[int, int] | None = None  # a row's column header lines, as one span
+    row: RowFact | None = None
+    tokens: tuple[str, ...] = ()  # keyword tokens of its matching form (for scoring)
+    page_end: int | None = None  # the page it ends on, when that is another
+    section: tuple[str, ...] = ()  # the headings it stands under
+    section_page: int | None = None  # the page the contents give for its section
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A span of a document: `document.text[char_start:char_end] == text`, always."""
@@ -84,8 +126,13 @@ class Chunk:
     matching: str  # the search form of context + clean (see normalise.matching_form)
     kind: Literal["text", "table"] = "text"
     context: str = ""  # a table's header lines, repeated on every chunk cut from it
-    sentences: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+    units: tuple[Unit, ...] = field(default=(), compare=False)
 
     @property
     def section_path(self) -> str:
         return " > ".join(self.section)
+
+    @property
+    def sentences(self) -> tuple[tuple[int, int], ...]:
+        """The (start, end) of each unit, in order."""
+        return tuple((u.start, u.end) for u in self.units)

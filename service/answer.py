@@ -1,205 +1,172 @@
-"""Answering: scoring sentences and rows as evidence, then quoting the best or abstaining."""
+"""Answering: hard constraints, then the answer model's choice among the candidates, then a
+reply composed in the asker's language with its citations; or an abstention that says what
+the documents do not hold."""
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
+from index.layout import clean_title
 from index.normalise import matching_form
-from index.script import detect_script
+from index.reader import LoadedIndex
 from index.types import Script
-from service.access import Filters
-from service.cite import Citation, cite, conversion, is_row, quotable, readable
-from service.fit import candidate_fit, label_share, subject
-from service.llm import GenerationError, LlmClient, generate
-from service.question import (
-    Asked,
-    Concept,
-    Intent,
-    is_number,
-    latin_words,
-    read_question,
-    with_history,
-)
-from service.retrieve import Hit, Retriever
+from service import compose
+from service.cite import Citation, cite, conversion
+from service.evidence import Candidate, feature_matrix
+from service.model import JUDGE_FEATURES, AnswerModel, ranker_matrix
+from service.query import AnswerType, Period, Query
+from service.retrieve import Hit
+from service.vocabulary import Vocabulary
 
-_log = logging.getLogger(__name__)
 ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]
-
-# Abstain when confidence() of the best sentence is below this. Calibrated with
-# eval/bench_answer.py on eval/questions.jsonl (205 answerable, 28 unanswerable): at 0.26,
-# 91.2% of answerable questions are answered correctly (92.7% if never abstaining), and of
-# 16 abstentions 13 are unanswerable questions (recall 46%, precision 81%). Halves by
-# zlib.crc32(id) % 2: 0.26 is where the best ranges of the two (0.26-0.28 and 0.25-0.26)
-# meet; against the former 0.275 it keeps one half's figures and gains one answer and
-# precision 0.56 -> 0.71 on the other. Re-fitting MISSING_NUMBER_CONFIDENCE or intent-fit
-# factors on one half did not carry over to the other, so they stay.
-ABSTAIN_BELOW = 0.26
-NOT_FOUND = {
-    "zh-Hant": "文件中沒有找到這個問題的答案。",
-    "zh-Hans": "文件中没有找到这个问题的答案。",
-    "en": "The documents do not say.",
-}
-SEARCH_DEPTH = 10  # passages mined for sentences (only top_k are returned as `passages`)
-CONTEXT_SHARE = 0.6  # credit for a question word found in the passage but not the sentence
-MISSING_NUMBER = 0.7  # "2020" asked, only 2021-2023 reported: most likely another fact
-MISSING_NUMBER_CONFIDENCE = 0.5
-ROW_LABEL = 0.2  # bonus for a table row whose label the question names without extras
-SECOND_SENTENCE = 0.9  # a runner-up within this share of the best score is quoted too
-GENERATION_SOURCES = 5  # best quotes a language model may answer from
+NUMERIC = ("number", "amount", "percentage")
+# Footnote marks and a trailing unit in a row label: 「員工總數⁶」, "Total Energy (MWh)".
+_LABEL_NOISE = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\s*[(（][^)）]*[)）]\s*$")
+PERIOD_DEPTH = 5  # candidates that must all be about other periods to say a period is missing
+DATED = ("date", "year")
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
-    answer: str  # the reply text (quoted sentences; or "the documents do not say" message)
+    answer: str  # the reply: a composed statement, or what the documents do not hold
     answerable: bool
-    reply_script: str  # the script actually used for converted renderings
-    citations: list[Citation]  # in the order of the answer text; empty when abstaining
+    reply_script: str  # the script converted quotes are given in ("original": none)
+    citations: list[Citation]  # in the order of the reply's markers; empty when abstaining
     passages: list[Hit]  # the retrieved passages, best first (shown even when abstaining)
-    confidence: float = 0.0
+    confidence: float = 0.0  # the judge's probability that the answer is right
     timings_ms: dict[str, float] = field(default_factory=dict)
-    intent: Intent = "what"
+    answer_type: AnswerType = "what"
     mode: Literal["extractive", "generated"] = "extractive"
-
-
-# ---- the evidence: how well a sentence or row answers the question ---------------------
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence or table row that may answer the question."""
-
-    hit: Hit
-    rank: int  # of its passage, 1-based
-    span: tuple[int, int]
-    header: tuple[int, int] | None  # a row's column header, or the date line over an item
-    score: float  # for ranking: coverage (passage context included), fit, retrieval
-    coverage: float  # weighted share of the question's words in the quoted text itself
-    fit: float  # fit.candidate_fit
-    missing_number: bool  # a number of the question (a year, "Scope 3") is not there
-    text: str = ""  # the quoted text (without its header)
-
-
-def rank_candidates(retriever: Retriever, hits: list[Hit], asked: Asked) -> list[Candidate]:
-    """Every sentence and row of the passages, best first."""
-    top = hits[0].score if hits and hits[0].score > 0 else 1.0
-    found = [c for rank, hit in enumerate(hits, start=1)
-             for c in _passage_candidates(retriever, hit, rank, asked, top)]
-    return sorted(found, key=lambda c: (-c.score, c.rank, c.span))
+    missing: str = ""  # when abstaining: what the documents do not cover (a name, a period)
+    inherited: tuple[str, ...] = ()  # what a follow-up took from earlier turns
 
 
 @dataclass(frozen=True)
-class _Passage:
-    """What every candidate of one passage shares."""
+class Decision:
+    """What the constraints and the model made of the candidates."""
 
-    hit: Hit
-    rank: int
-    retrieval: float  # the passage's retrieval score over the best one's
-    near: list[float]  # each question word found in the passage and its context
-    about: list[Concept]  # fit.subject()
-
-
-def _passage_candidates(retriever: Retriever, hit: Hit, rank: int, asked: Asked,
-                        top: float) -> list[Candidate]:
-    chunk = hit.chunk
-    document = retriever.index.store.documents[chunk.doc_id]
-    around = matching_form(f"{document.meta.title} {' '.join(chunk.section)}\n{chunk.context}"
-                           f"\n{chunk.clean}")
-    around_words = latin_words(around)
-    passage = _Passage(hit, rank, hit.score / top,
-                       [asked.found(c, around, around_words) for c in asked.concepts],
-                       subject(asked, matching_form(document.meta.title)))
-    out = []
-    for span, header in quotable(document, chunk):
-        own = document.text[span[0]:span[1]]
-        form = matching_form(own if header is None else
-                             f"{document.text[header[0]:header[1]]}\n{own}")
-        if sum(ch.isalnum() for ch in form) >= 4:  # not "4.", "(b)": nothing to quote
-            out.append(_candidate(passage, asked, span, header, own, form))
-    return out
+    chosen: Candidate | None
+    confidence: float
+    missing: str = ""  # why there is no answer, when a constraint says so
+    reason: Literal["", "unknown", "period", "weak"] = ""
+    reported: tuple[int, ...] = ()  # for a period not reported: the years that are
+    ranked: tuple[Candidate, ...] = ()  # the best candidates that meet the constraints
+    scores: tuple[float, ...] = ()  # the ranker's logits of `ranked`
 
 
-def _candidate(passage: _Passage, asked: Asked, span: tuple[int, int],
-               header: tuple[int, int] | None, own: str, form: str) -> Candidate:
-    concepts, words = asked.concepts, latin_words(form)
-    total = sum(c.weight for c in concepts) or 1.0
-    found = [asked.found(c, form, words) for c in concepts]
-    pairs = list(zip(concepts, found, passage.near, strict=True))
-    local = sum(c.weight * max(f, CONTEXT_SHARE * n) for c, f, n in pairs) / total
-    row = is_row(own)
-    # A sentence's figures are judged without its header (a date line over a list item).
-    fit = candidate_fit(asked, form if row or header is not None else matching_form(own),
-                        table=row or header is not None, about=passage.about)
-    missing = any(is_number(c.token) and max(f, n) < 0.5 for c, f, n in pairs)
-    score = (local * (0.4 + 0.6 * fit) + 0.15 * passage.retrieval) * (
-        MISSING_NUMBER if missing else 1.0)
-    if row:  # scaled by fit: a label is no help when its figure is not the kind asked for
-        score += ROW_LABEL * fit * label_share(asked.form, own)
-    coverage = sum(c.weight * f for c, f, _ in pairs) / total
-    return Candidate(passage.hit, passage.rank, span, header, score, coverage, fit, missing,
-                     own)
+def decide(query: Query, found: list[Candidate], model: AnswerModel, vocabulary: Vocabulary,
+           allowed: frozenset[str]) -> Decision:
+    """The best candidate that meets the question's constraints, and the judge's confidence
+    in it; or why none does."""
+    unknown = unknown_name(query, vocabulary, allowed)
+    if unknown:
+        return Decision(None, 0.0, unknown, "unknown")
+    named = query.companies & allowed
+    pool = [c for c in found if not named or c.doc_id in named]
+    if query.answer_type in NUMERIC + DATED:
+        pool = [c for c in pool if c.feature("type_fit") > 0]
+    if not pool:
+        return Decision(None, 0.0, "", "weak")
+    scores = model.ranker.logit(ranker_matrix(feature_matrix(pool)))
+    order = np.argsort(-scores, kind="stable")
+    ranked = [(pool[i], float(scores[i])) for i in order]
+    if query.periods and query.answer_type in NUMERIC:  # a date asked is no period named
+        fitting = [(c, s) for c, s in ranked if _about_period(c, query, vocabulary)]
+        # The asked period is not reported when the best evidence for the question is
+        # about other periods only: none of the top candidates is about it.
+        if not any(_about_period(c, query, vocabulary) for c, _ in ranked[:PERIOD_DEPTH]):
+            reported = tuple(sorted({y for c, _ in ranked[:PERIOD_DEPTH]
+                                     for y in _years_of(c, vocabulary)} - query.years))
+            if not reported:
+                return Decision(None, 0.0, "", "weak")
+            return Decision(None, 0.0, _years_text(query.periods), "period", reported)
+        ranked = fitting
+    chosen, score = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else score - 4.0
+    chosen = _in_asked_language(chosen, [c for c, _ in ranked], query, vocabulary)
+    judged = model.judge.probability(judge_features(query, chosen, score, runner)[None, :])
+    return Decision(chosen, float(judged[0]), ranked=tuple(c for c, _ in ranked[:8]),
+                    scores=tuple(s for _, s in ranked[:8]))
 
 
-def confidence(best: Candidate) -> float:
-    """How much of the question the quoted text itself covers; a missing number halves it."""
-    return best.coverage * (MISSING_NUMBER_CONFIDENCE if best.missing_number else 1.0)
+def _in_asked_language(chosen: Candidate, ranked: list[Candidate], query: Query,
+                       vocabulary: Vocabulary) -> Candidate:
+    """The same fact from the parallel edition in the asker's language, when that edition
+    states the same figure or date: a Traditional Chinese reader is better served by the
+    Chinese report's row than by its English translation."""
+    facts = vocabulary.documents[chosen.doc_id]
+    value = answer_value(chosen)
+    if facts.language == query.language or not facts.parallel or not value:
+        return chosen
+    for other in ranked:
+        if other.doc_id == facts.parallel and answer_value(other) == value:
+            return other
+    return chosen
 
 
-# ---- the reply --------------------------------------------------------------------------
-
-def answer_question(retriever: Retriever, question: str, top_k: int = 5,
-                    filters: Filters | None = None, reply_script: ReplyScript = "auto",
-                    history: list[str] | None = None, *,
-                    abstain_below: float = ABSTAIN_BELOW,
-                    generator: LlmClient | None = None) -> Answer:
-    """Quote the sentence(s) or table row that answer `question`, with citations; or abstain.
-
-    Abstaining gives `answerable=False`, a "the documents do not say" message in the
-    question's language, no citations, and still the closest `passages`. With a
-    `generator`, a language model words the answer from the best quotes instead, citing
-    them as [n]; if it fails, the extractive answer stands.
-    """
-    started = time.perf_counter()
-    query = with_history(retriever, question, history)
-    asked_in = detect_script(question, default=detect_script(query, default="zh-Hans"))
-    script = _resolve(reply_script, asked_in)
-    plan = retriever.plan(query)
-    hits = retriever.search(query, max(top_k, SEARCH_DEPTH), filters)
-    searched = time.perf_counter()
-    ranked = rank_candidates(retriever, hits, asked := read_question(retriever, query, plan))
-    sure = confidence(ranked[0]) if ranked else 0.0
-    citations = quote(retriever, choose(ranked), script) if sure >= abstain_below else []
-    if citations:
-        text = "\n".join(readable(c.quote_converted or c.quote) for c in citations)
-    else:
-        text = NOT_FOUND.get(script) or NOT_FOUND[asked_in]
-    timings = {"retrieve": (searched - started) * 1000,
-               "select": (time.perf_counter() - searched) * 1000}
-    answer = Answer(question, text, bool(citations), script, citations, hits[:top_k],
-                    round(sure, 4), timings, asked.intent)
-    if generator is None or not citations:
-        return answer  # never let a model answer what the documents do not say
-    return _generated(retriever, answer, ranked, generator, asked_in)
+def answer_value(candidate: Candidate) -> str:
+    """The figure or date a candidate answers with, digits only ("" when it has none)."""
+    text = candidate.cell.text if candidate.cell is not None else (
+        candidate.picked.value if candidate.picked is not None else "")
+    return "".join(ch for ch in text if ch.isdigit() or ch == ".")
 
 
-def _generated(retriever: Retriever, answer: Answer, ranked: list[Candidate],
-               generator: LlmClient, asked_in: Script) -> Answer:
-    started = time.perf_counter()
-    sources = [quote(retriever, [c], answer.reply_script) for c in ranked[:GENERATION_SOURCES]]
-    language = answer.reply_script if answer.reply_script != "original" else asked_in
-    try:
-        text, citations = generate(generator, answer.question, sources, language)
-    except GenerationError as error:
-        _log.warning("generation failed, answering extractively: %s", error)
-        return answer
-    timings = {**answer.timings_ms, "generate": (time.perf_counter() - started) * 1000}
-    return replace(answer, answer=text, citations=citations, timings_ms=timings,
-                   mode="generated")
+def judge_features(query: Query, chosen: Candidate, score: float, runner: float) -> np.ndarray:
+    values = {"score": score, "margin": score - runner,
+              "concepts": min(1.0, len(query.concepts) / 6),
+              "cross_lingual": 1.0 - chosen.feature("same_language")}
+    values |= {name: chosen.feature(name) for name in JUDGE_FEATURES if name not in values}
+    return np.array([values[name] for name in JUDGE_FEATURES], dtype=np.float64)
 
 
-def _resolve(reply_script: str, asked_in: Script) -> str:
+def _about_period(candidate: Candidate, query: Query, vocabulary: Vocabulary) -> bool:
+    """Whether a candidate can be about an asked year: it names one, or names no year and
+    its document reports on that year (a row of Zhipu's 2025 report without a year column
+    is 2025's, not 2024's)."""
+    return bool(_years_of(candidate, vocabulary) & query.years)
+
+
+def _years_of(candidate: Candidate, vocabulary: Vocabulary) -> frozenset[int]:
+    """The years a candidate is about: those it names, else its document's period."""
+    if candidate.years:
+        return candidate.years
+    period = vocabulary.documents[candidate.doc_id].period
+    return frozenset({period}) if period else frozenset()
+
+
+def unknown_name(query: Query, vocabulary: Vocabulary, allowed: frozenset[str]) -> str:
+    """A name the question uses that no document the caller may read covers ("Apple",
+    "華東電池", or a company whose documents are restricted); "" when all are covered."""
+    if query.companies and not query.companies & allowed:
+        return _company_as_asked(query, vocabulary)
+    for name in query.names:
+        if not vocabulary.mentions(matching_form(name), allowed):
+            return name
+    return ""
+
+
+def _company_as_asked(query: Query, vocabulary: Vocabulary) -> str:
+    for doc_id in sorted(query.companies):
+        for alias in vocabulary.documents[doc_id].aliases:
+            at = matching_form(query.text).find(alias)
+            if at >= 0:
+                return query.text[at:at + len(alias)] if len(matching_form(query.text)) == len(
+                    query.text) else alias
+    return ""
+
+
+def _years_text(periods: tuple[Period, ...]) -> str:
+    return ", ".join(str(p.year) for p in periods)
+
+
+# ---- the reply -----------------------------------------------------------------------------
+
+def reply_script_for(reply_script: str, asked_in: Script) -> str:
     """The script converted renderings are given in: "original" when none."""
     if reply_script == "auto":
         return asked_in if asked_in != "en" else "original"
@@ -209,25 +176,97 @@ def _resolve(reply_script: str, asked_in: Script) -> str:
     return reply_script
 
 
+def compose_reply(query: Query, chosen: Candidate, index: LoadedIndex, vocabulary: Vocabulary,
+                  quote_script: str) -> tuple[str, list[Citation]]:
+    """The reply for the chosen candidate and its citations (a row's header first)."""
+    document = index.store.documents[chosen.doc_id]
+    config = conversion(chosen.hit.chunk.script, quote_script)
+    spans = [s for s in (chosen.unit.header, (chosen.unit.start, chosen.unit.end)) if s]
+    citations = [cite(n, document, chosen.hit.chunk, span, config, query.script,
+                      table=chosen.unit.kind == "row", unit=chosen.unit)
+                 for n, span in enumerate(spans, start=1)]
+    marker = "".join(f"[{c.n}]" for c in citations)
+    script = query.script
+    company = _company_for(query, vocabulary, chosen.doc_id)
+    what = compose.subject(query, frozenset(chosen.unit.tokens)) or _label_as_subject(
+        chosen, script)
+    shown = compose.cited_texts(citations)
+    reply = ""
+    if query.answer_type in NUMERIC and chosen.cell is not None and chosen.unit.row:
+        period = Period(chosen.cell.year) if chosen.cell.year else None
+        if period and query.periods and query.periods[0].year == period.year:
+            period = query.periods[0]
+        value = compose.value_text(chosen.cell.text, chosen.unit.row.unit, script)
+        reply = compose.figure_reply(script, company, what, period, value, marker)
+    elif chosen.picked is not None and query.answer_type in NUMERIC:
+        period = query.periods[0] if query.periods and chosen.years & query.years else None
+        value = compose.sentence_value(chosen.picked.value, chosen.picked.currency, script)
+        reply = compose.figure_reply(script, company, what, period, value, marker)
+    elif chosen.picked is not None:  # a date, a year or a person, as the sentence writes it
+        reply = compose.figure_reply(script, company, what, None,
+                                     compose.in_script(chosen.picked.value, script), marker)
+    if not reply or not compose.verified(reply, shown):
+        reply = _sentence_reply(query, chosen, document.meta.title, document.meta.title_en,
+                                marker)
+    return reply, citations
 
-def choose(ranked: list[Candidate]) -> list[Candidate]:
-    """The best candidate, and the runner-up when it scores nearly as well (and does not
-    repeat it: the same row often stands in two statements)."""
-    best = ranked[:1]
-    others = [c for c in ranked[1:] if c.text != ranked[0].text][:1]
-    return best + [c for c in others if c.score >= SECOND_SENTENCE * ranked[0].score]
+
+def _label_as_subject(chosen: Candidate, script: Script) -> str:
+    """A row's label names what its figure is ("Total Energy Consumption"), when the
+    question's own words for it are not in the row and the label is in the asker's
+    language."""
+    row = chosen.unit.row
+    if row is None or not row.label or row.label.isascii() != (script == "en"):
+        return ""
+    label = _LABEL_NOISE.sub("", clean_title(row.label)).strip()
+    return label if script == "en" else compose.in_script(label, script)
 
 
-def quote(retriever: Retriever, chosen: list[Candidate], script: str) -> list[Citation]:
-    """Citations for the chosen candidates, each header before its row, numbered from 1."""
-    citations: list[Citation] = []
-    seen: set[tuple[str, tuple[int, int]]] = set()
-    for candidate in chosen:
-        chunk = candidate.hit.chunk
-        document = retriever.index.store.documents[chunk.doc_id]
-        config = conversion(chunk.script, script)
-        for span in (candidate.header, candidate.span):
-            if span is not None and (chunk.doc_id, span) not in seen:
-                seen.add((chunk.doc_id, span))
-                citations.append(cite(len(citations) + 1, document, chunk, span, config))
-    return citations
+def _sentence_reply(query: Query, chosen: Candidate, title: str, title_en: str,
+                    marker: str) -> str:
+    """A reply that quotes the one sentence (or row) chosen, cleanly, with a frame."""
+    script = query.script
+    source = title_en or title if script == "en" else compose.in_script(title, script)
+    text = compose.in_script(chosen.text, script) if script != "en" else chosen.text
+    lead = compose.yes_or_no(chosen.text, script) if query.answer_type == "yesno" else ""
+    return f"{lead}{compose.frame(script, query.answer_type, source, marker)} {text}".strip()
+
+
+def _company_for(query: Query, vocabulary: Vocabulary, doc_id: str) -> str:
+    """The company as the asker names it: their own word for it, else the document's."""
+    asked = _company_as_asked(query, vocabulary)
+    if asked:
+        return compose.company_name(asked, query.script)
+    names = vocabulary.documents[doc_id].names
+    wanted = [n for n in names if n.isascii() == (query.script == "en")]
+    return compose.company_name((wanted or list(names) or [""])[0], query.script)
+
+
+def abstention(query: Query, decision: Decision) -> str:
+    """What the documents do not hold, in the asker's language."""
+    script = query.script
+    if decision.reason == "unknown":
+        return {"en": f"The documents do not cover {decision.missing}.",
+                "zh-Hant": f"文件未涵蓋{decision.missing}。",
+                "zh-Hans": f"文件未涵盖{decision.missing}。"}[script]
+    if decision.reason == "period":
+        years = compose.years_range(decision.reported)
+        return {"en": f"The documents report {years}, not {decision.missing}.",
+                "zh-Hant": f"文件報告的是{years}年的數據，沒有{decision.missing}年的。",
+                "zh-Hans": f"文件报告的是{years}年的数据，没有{decision.missing}年的。"}[script]
+    what, period = compose.subject(query), _years_text(query.periods)
+    if what and script == "en":
+        return f"The documents do not say ({what}{', ' + period if period else ''})."
+    if what:
+        when = f"{period}年" if period else ""
+        return compose.in_script(f"文件中沒有關於{when}「{what}」的資料。", script)
+    return compose.NOT_FOUND[script]
+
+
+def missing_of(query: Query, decision: Decision) -> str:
+    """What an abstention says is missing: the unknown name or unreported period, else the
+    asked period and subject the evidence did not answer ("2019 員工人數")."""
+    if decision.missing:
+        return decision.missing
+    return " ".join(x for x in (_years_text(query.periods), compose.subject(query)) if x)
+

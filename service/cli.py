@@ -122,7 +122,7 @@ def search(query: str,
     except (IndexMissingError, IndexMismatchError, ValueError) as exc:
         raise fail(str(exc)) from exc
     filters = Filters(doc_ids=frozenset(doc or []), scripts=frozenset(script or []))
-    hits = engine.retriever.search(query, k=k, filters=filters, method=method)  # type: ignore[arg-type]
+    hits = engine.search(query, k, filters, method)  # type: ignore[arg-type]
     if not hits:
         console.print("no passages found")
     for rank, hit in enumerate(hits, start=1):
@@ -181,9 +181,8 @@ def print_answer(result: AskResponse) -> None:
     console.print(Text(result.answer, style=style))
     for c in result.citations:
         console.print()
-        console.print(Text(f"[{c.n}] ", style="bold cyan") + Text(_where(
-            c.title, c.section, c.page, c.line_start, c.line_end)))
-        for quote in filter(None, (c.quote, c.quote_converted)):
+        console.print(Text(f"[{c.n}] ", style="bold cyan") + Text(c.where()))
+        for quote in dict.fromkeys(filter(None, (c.display or c.quote, c.display_converted))):
             console.print(Text("    " + quote.strip().replace("\n", "\n    "), style="green"))
     if result.passages:
         table = Table(title="passages searched", title_justify="left")
@@ -197,14 +196,6 @@ def print_answer(result: AskResponse) -> None:
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings_ms.items())
     if timings:
         console.print(Text(timings, style="dim"))
-
-
-def _where(title: str, section: str, page: int | None, start: int, end: int) -> str:
-    parts = [title, section or "(no section)"]
-    if page is not None:
-        parts.append(f"p. {page}")
-    parts.append(f"line {start}" if start == end else f"lines {start}-{end}")
-    return " · ".join(parts)
 
 
 @app.command()
@@ -250,11 +241,4 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-if __name__ == "__main__":
-    app()
 
-
-# Registered last so `wenda --help` lists it after the serving commands.
-from eval.cli import eval_command  # noqa: E402
-
-app.command("eval")(eval_command)

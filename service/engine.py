@@ -1,17 +1,41 @@
-"""The loaded online side: settings, embedding model, lexicon, index, retriever, LLM client."""
+"""The online chain, as index/build.py is the offline one: read the question, search,
+gather evidence, decide, compose. The CLI, the API and the evaluation all call `Engine.ask`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from index.build import BuildOptions, BuildReport, Progress, build_index
 from index.corpus import SourceFile
 from index.embed import Embedder
 from index.lexicon import FILINGS_GLOSSARY, Lexicon, read_glossary
-from index.reader import open_index
+from index.reader import LoadedIndex, open_index
+from service import compose
+from service.access import Filters
+from service.answer import (
+    Answer,
+    Decision,
+    abstention,
+    compose_reply,
+    decide,
+    missing_of,
+    reply_script_for,
+)
+from service.cite import Citation
 from service.config import Settings
-from service.llm import LlmClient, make_client
-from service.retrieve import Retriever
+from service.evidence import Candidate, candidates
+from service.llm import GenerationError, LlmClient, generate, make_client
+from service.model import AnswerModel
+from service.query import Query, QueryReader
+from service.retrieve import Hit, Method, Retriever
+from service.vocabulary import Vocabulary
+
+_log = logging.getLogger(__name__)
+SEARCH_DEPTH = 10  # passages mined for evidence (only top_k are returned as `passages`)
+GENERATION_SOURCES = 5  # best candidates a language model may answer from
 
 
 def glossary_words(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -48,18 +72,89 @@ def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,
 
 @dataclass
 class Engine:
+    """Everything the online side loads once: model, index, vocabulary, answer model."""
+
     settings: Settings
     embedder: Embedder
+    index: LoadedIndex
+    vocabulary: Vocabulary
+    reader: QueryReader
     retriever: Retriever
+    model: AnswerModel
     generator: LlmClient | None = None  # words answers from the quotes when configured
 
     @classmethod
-    def start(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+    def start(cls, settings: Settings, embedder: Embedder | None = None,
+              model: AnswerModel | None = None) -> Engine:
         """Load everything the online side needs, once; raises when the index is unusable."""
         generator = make_generator(settings)  # checked first: a bad setting fails at once
+        model = model or AnswerModel.load()
         embedder = embedder or make_embedder(settings)
         index = open_index(settings.data_dir, embedder.model_id)
         # The corpus's own names first, then the standard terms of filings.
         lexicon = Lexicon.load(cache_dir=settings.data_dir / "cache").with_glossary(
             read_glossary(settings.glossary) + read_glossary(FILINGS_GLOSSARY))
-        return cls(settings, embedder, Retriever(index, embedder, lexicon), generator)
+        vocabulary = Vocabulary(index, lexicon)
+        return cls(settings, embedder, index, vocabulary, QueryReader(vocabulary, embedder),
+                   Retriever(index, embedder, vocabulary), model, generator)
+
+    def read(self, question: str, history: Sequence[str] = ()) -> Query:
+        return self.reader.read(question, history)
+
+    def search(self, question: str, k: int = 10, filters: Filters | None = None,
+               method: Method = "hybrid") -> list[Hit]:
+        query = self.reader.read(question) if method != "bm25" else replace(
+            self.reader.read(question), vector=None)
+        return self.retriever.search(query, k, filters, method)
+
+    def ask(self, question: str, history: Sequence[str] = (), filters: Filters | None = None,
+            top_k: int = 5, reply_script: str = "auto") -> Answer:
+        """Answer `question` (a follow-up of `history`, earlier user turns oldest first)
+        from the documents `filters` admit, with citations; or say what they do not hold."""
+        started = time.perf_counter()
+        query = self.reader.read(question, history)
+        hits = self.retriever.search(query, max(top_k, SEARCH_DEPTH), filters)
+        searched = time.perf_counter()
+        found = candidates(query, hits, self.index, self.vocabulary)
+        decision = decide(query, found, self.model, self.vocabulary,
+                          self.retriever.allowed_documents(filters))
+        quote_script = reply_script_for(reply_script, query.script)
+        answered = decision.chosen is not None and decision.confidence >= self.model.threshold
+        if answered and decision.chosen is not None:
+            text, citations = compose_reply(query, decision.chosen, self.index,
+                                            self.vocabulary, quote_script)
+        else:
+            text, citations = abstention(query, decision), []
+        timings = {"retrieve": (searched - started) * 1000,
+                   "answer": (time.perf_counter() - searched) * 1000}
+        answer = Answer(question, text, answered, quote_script, citations, hits[:top_k],
+                        round(decision.confidence, 4), timings, query.answer_type,
+                        missing="" if answered else missing_of(query, decision),
+                        inherited=query.inherited)
+        if self.generator is None or not answered:
+            return answer  # never let a model answer what the documents do not say
+        return self._generated(query, answer, decision)
+
+    def _generated(self, query: Query, answer: Answer, decision: Decision) -> Answer:
+        """The language model's wording of the best candidates, when every figure it writes
+        stands in a citation; else the extractive answer."""
+        assert self.generator is not None
+        started = time.perf_counter()
+        sources = [self._sources(query, c, answer.reply_script)
+                   for c in decision.ranked[:GENERATION_SOURCES]]
+        try:
+            text, citations = generate(self.generator, query.search_text, sources, query.script)
+        except GenerationError as error:
+            _log.warning("generation failed, answering extractively: %s", error)
+            return answer
+        if not compose.verified(text, compose.cited_texts(citations)):
+            _log.warning("generated answer states a figure no citation holds; answering "
+                         "extractively")
+            return answer
+        timings = {**answer.timings_ms, "generate": (time.perf_counter() - started) * 1000}
+        return replace(answer, answer=text, citations=citations, timings_ms=timings,
+                       mode="generated")
+
+    def _sources(self, query: Query, candidate: Candidate, quote_script: str) -> list[Citation]:
+        _, citations = compose_reply(query, candidate, self.index, self.vocabulary, quote_script)
+        return citations

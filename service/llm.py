@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from service.cite import Citation, readable
+from index.display import display
+from service.cite import Citation
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 NOT_FOUND_REPLY = "NOT FOUND"
@@ -79,7 +80,7 @@ def generate(client: LlmClient, question: str, sources: list[list[Citation]],
     or a table header and row), with its [n] markers renumbered to the returned citations."""
     if not sources:
         raise GenerationError("no passages to answer from")
-    listing = "\n".join(f"[{i}] " + "\n".join(readable(c.quote) for c in group)
+    listing = "\n".join(f"[{i}] " + "\n".join(display(c.quote) for c in group)
                         for i, group in enumerate(sources, start=1))
     reply = client.complete([
         {"role": "system", "content": _SYSTEM.format(language=_LANGUAGES.get(language,

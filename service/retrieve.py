@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-from index.cedict import STOP_WORDS
 from index.dense import search_dense
 from index.embed import Embedder
-from index.lexicon import Lexicon
-from index.normalise import dense_form, matching_form
+from index.normalise import dense_form
 from index.reader import LoadedIndex
-from index.script import detect_script
-from index.types import Chunk, Script
+from index.types import Chunk
 from service.access import Filters, visible
-from service.phrases import Phrase, phrase_share, question_phrases
+from service.phrases import phrase_share
+from service.query import Query
+from service.vocabulary import Vocabulary, language
 
 Method = Literal["hybrid", "bm25", "dense"]
-_ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+")
-# Words that shape a question but name nothing to look for, so are not translated.
-_QUESTION_WORDS = frozenset("""how much many what which who when where why whom whose does did
-do is are was were the a an of in on for to by with its it report reported company group
-according year years total number amount s""".split())
-
-
-# How questions name a kind of filing ("according to the prospectus", 业绩公告), by the
-# manifest's doc_type; in matching form.
-DOC_TYPE_NAMES = {
-    "prospectus": ("prospectus", "listing document", "招股章程", "招股书", "上市文件"),
-    "annual-results": ("annual results", "results announcement", "业绩公告", "年度业绩",
-                       "全年业绩"),
-    "interim-results": ("interim results", "interim report", "中期业绩", "中期报告"),
-    "annual-report": ("annual report", "年报", "年度报告"),
-    "esg-report": ("esg report", "sustainability report", "esg报告", "可持续发展报告",
-                   "环境、社会及管治报告"),
-}
 
 
 @dataclass(frozen=True)
@@ -85,26 +62,6 @@ class Hit:
     dense_rank: int | None = None
 
 
-@dataclass
-class QueryPlan:
-    """How one question is searched: its forms, script, and weighted keyword tokens."""
-
-    text: str
-    script: Script
-    matching: str
-    tokens: dict[str, float] = field(default_factory=dict)  # for its own language
-    translated: dict[str, float] = field(default_factory=dict)  # for the other language
-    # each question token with the forms that count as finding it: itself and each of its
-    # translations, a form being tokens that must all be present (定期, 存款, 定期存款)
-    forms: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
-    idf: dict[str, float] = field(default_factory=dict)  # how telling finding each token is
-    phrases: list[Phrase] = field(default_factory=list)  # English word pairs
-
-
-def language(script: str) -> str:
-    return "en" if script == "en" else "zh"
-
-
 def _other(lang: str) -> str:
     return "zh" if lang == "en" else "en"
 
@@ -117,94 +74,27 @@ def _ranks(ranking: list[tuple[int, float]]) -> dict[int, int]:
 
 
 class Retriever:
-    """Searches one loaded index with one embedding model; safe to share across threads."""
+    """Searches one loaded index with one embedding model; safe to share across threads.
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, lexicon: Lexicon,
+    The index, model and vocabulary are given once; each search takes its `Query` and
+    filters, and touches nothing else.
+    """
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, vocabulary: Vocabulary,
                  fusion: FusionSettings | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.lexicon = lexicon
+        self.vocabulary = vocabulary
         self.fusion = fusion or FusionSettings()
         self._masks: dict[Filters, Allowed] = {}
         scripts = np.array([language(c.script) for c in index.chunks])
         self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
-        self._aliases = {doc_id: [matching_form(a) for a in doc.meta.aliases]
-                         for doc_id, doc in index.store.documents.items()}
-        self._doc_types = {doc_id: doc.meta.doc_type
-                           for doc_id, doc in index.store.documents.items()}
-        self._tokens = index.keyword.row_tokens(len(index.chunks))
-        self._df = Counter(t for tokens in self._tokens for t in tokens)
-        self._vocabulary: dict[str, set[str]] = {"en": set(), "zh": set()}
-        for chunk, tokens in zip(index.chunks, self._tokens, strict=True):
-            self._vocabulary[language(chunk.script)].update(tokens)
-        self._shared = {t for t in self._vocabulary["zh"] if t.isascii()}
-        self._known: dict[tuple[str, str], bool] = {}
 
-    def plan(self, question: str) -> QueryPlan:
-        """Tokens for the question's own language, and translated ones for the other."""
-        matching = matching_form(question)
-        plan = QueryPlan(question, detect_script(question, default="zh-Hans"), matching)
-        native = Counter(self.index.tokenizer.tokens(matching))
-        plan.tokens = {token: float(count) for token, count in native.items()}
-        translated: dict[str, float] = {}
-        english = [w for w in _ENGLISH_WORD.findall(matching) if w not in _QUESTION_WORDS]
-        if english:
-            for term, weight in self.lexicon.expand_english(english, self._knows("zh")):
-                self._add_term(translated, term, weight)
-        chinese = [t for t in native if not t.isascii()]
-        if chinese:
-            for term, weight in self.lexicon.expand_chinese(chinese, self._knows("en")):
-                self._add_term(translated, term, weight)
-        # Names, codes and figures ("EBITDA", "GPU", "2023") are shared by both languages.
-        shared = {t: w for t, w in plan.tokens.items()
-                  if t.isascii() and (language(plan.script) == "zh" or t in self._shared)}
-        plan.translated = {**translated, **shared}
-        plan.forms = {t: self._forms(t) for t in plan.tokens}
-        plan.idf = {t: self._idf(forms) for t, forms in plan.forms.items()}
-        if language(plan.script) == "en":
-            plan.phrases = question_phrases(matching, _QUESTION_WORDS | STOP_WORDS,
-                                            self._chinese_terms, lambda t: plan.idf.get(t, 1.0))
-        return plan
-
-    def _chinese_terms(self, word: str) -> list[str]:
-        return [matching_form(t) for t, _ in self.lexicon.expand_english([word], self._knows("zh"))]
-
-    def _forms(self, token: str) -> tuple[frozenset[str], ...]:
-        forms = {frozenset([token])}
-        if token.isascii() and token.isalpha():
-            terms = self.lexicon.expand_english([token], self._knows("zh"))
-        elif not token.isascii():
-            terms = self.lexicon.expand_chinese([token], self._knows("en"))
-        else:
-            terms = []
-        for term, _ in terms:
-            tokens = frozenset(self.index.tokenizer.tokens(matching_form(term)))
-            if tokens:
-                forms.add(tokens)
-        return tuple(forms)
-
-    def _knows(self, lang: str) -> Callable[[str], bool]:
-        """Whether passages in `lang` use a term: translations they never use find nothing,
-        and would crowd out the dictionary's later senses that they do use."""
-        vocabulary = self._vocabulary[lang]
-
-        def known(term: str) -> bool:
-            key = (lang, term)
-            if key not in self._known:
-                tokens = self.index.tokenizer.tokens(matching_form(term))
-                self._known[key] = bool(tokens) and all(t in vocabulary for t in tokens)
-            return self._known[key]
-        return known
-
-    def _add_term(self, weights: dict[str, float], term: str, weight: float) -> None:
-        tokens = self.index.tokenizer.tokens(matching_form(term))
-        for token in tokens:
-            weights[token] = max(weights.get(token, 0.0), weight / max(1, len(tokens) - 1))
-
-    def search(self, question: str, k: int = 10, filters: Filters | None = None,
+    def search(self, query: Query, k: int = 10, filters: Filters | None = None,
                method: Method = "hybrid") -> list[Hit]:
-        """The top `k` chunks for `question`, best first, after `filters`."""
-        plan = self.plan(question)
+        """The top `k` chunks for `query`, best first, after `filters`."""
+        plan = query if query.vector is not None or method == "bm25" else replace(
+            query, vector=self.query_vector(query))
         # The one allowed-set: every ranking, the parallel editions and the named-document
         # scaling see only these rows, so nothing outside it is scored or returned.
         allowed = self._allowed(filters) if filters and filters.active() else None
@@ -220,7 +110,7 @@ class Retriever:
         return self._fuse(plan, [(same, f.same_language), (other, f.other_language),
                                  (dense, f.dense)], f.coverage, allowed)[:k]
 
-    def _bm25(self, plan: QueryPlan, pool: int, allowed: Allowed | None
+    def _bm25(self, plan: Query, pool: int, allowed: Allowed | None
               ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
         """BM25 ranked separately per document language.
 
@@ -238,14 +128,18 @@ class Retriever:
             rankings.append([(int(r), float(scores[r])) for r in top if scores[r] > 0])
         return rankings[0], rankings[1]
 
-    def _dense(self, plan: QueryPlan, pool: int, allowed: Allowed | None
+    def _dense(self, plan: Query, pool: int, allowed: Allowed | None
                ) -> list[tuple[int, float]]:
-        vector = self.embedder.embed_queries([dense_form(plan.text)])[0]
+        vector = plan.vector if plan.vector is not None else self.query_vector(plan)
         rows = np.flatnonzero(allowed.rows) if allowed is not None else None
         scores, ids = search_dense(self.index.dense, vector, pool, rows)
         return [(int(i), float(s)) for s, i in zip(scores, ids, strict=True)]
 
-    def _fuse(self, plan: QueryPlan, rankings: list[tuple[list[tuple[int, float]], float]],
+    def query_vector(self, query: Query) -> np.ndarray:
+        """The query's dense vector (what it searches: a follow-up completed)."""
+        return self.embedder.embed_queries([dense_form(query.search_text)])[0]
+
+    def _fuse(self, plan: Query, rankings: list[tuple[list[tuple[int, float]], float]],
               coverage: float, allowed: Allowed | None) -> list[Hit]:
         scores: dict[int, float] = {}
         for ranking, weight in rankings:
@@ -274,37 +168,43 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
         return hits
 
-    def named_documents(self, plan: QueryPlan, allowed: Allowed | None = None) -> set[str]:
+    def named_documents(self, plan: Query, allowed: Allowed | None = None) -> set[str]:
         """Documents of the company and kind of filing the question names, among the
         `allowed` ones; empty when it names neither, or names what all of them are."""
-        everything = set(self._aliases) if allowed is None else set(allowed.doc_ids)
-        by_company = {doc_id for doc_id, aliases in self._aliases.items()
-                      if doc_id in everything and any(alias in plan.matching for alias in aliases)}
-        kinds = {kind for kind, names in DOC_TYPE_NAMES.items()
-                 if any(name in plan.matching for name in names)}
-        by_kind = {doc_id for doc_id, kind in self._doc_types.items()
-                   if doc_id in everything and kind in kinds}
+        documents = self.vocabulary.documents
+        everything = set(documents) if allowed is None else set(allowed.doc_ids)
+        by_company = set(plan.companies) & everything
+        by_kind = {d for d in everything if documents[d].doc_type in plan.doc_types}
         named = everything
         for subset in (by_company, by_kind):
             if subset:
                 named = named & subset
         return named if named != everything else set()
 
-    def coverage(self, plan: QueryPlan, row: int) -> float:
-        """IDF-weighted share of the question's tokens found in a chunk, in any language."""
-        total = sum(plan.idf.values())
-        return sum(plan.idf[t] for t in self.found_words(plan, row)) / total if total else 0.0
+    def coverage(self, plan: Query, row: int) -> float:
+        """IDF-weighted share of the question's concepts found in a chunk, in any language:
+        the measure evidence uses too (a term of several words counts whole)."""
+        if not plan.concepts:
+            total = sum(plan.idf.values())
+            return sum(plan.idf[t] for t in self.found_words(plan, row)) / total if total else 0.0
+        found = self.vocabulary.row_tokens[row]
+        # the years asked count too: they tell the 2023 passage from the 2022 one
+        years = [(plan.idf.get(str(y), 0.0), str(y) in found) for y in plan.years]
+        total = sum(c.weight for c in plan.concepts) + sum(w for w, _ in years)
+        held = sum(c.weight * c.found(found) for c in plan.concepts) + sum(
+            w for w, hit in years if hit)
+        return held / total if total else 0.0
 
-    def found_words(self, plan: QueryPlan, row: int) -> list[str]:
+    def found_words(self, plan: Query, row: int) -> list[str]:
         """The question's tokens a chunk holds in one of their forms."""
-        found = self._tokens[row]
+        found = self.vocabulary.row_tokens[row]
         return [t for t, forms in plan.forms.items() if any(f <= found for f in forms)]
 
-    def _idf(self, forms: tuple[frozenset[str], ...]) -> float:
-        """How telling it is to find a word in any of its forms; a word found through a common
-        translation ('year' as 年) tells little, however rare the word is in English."""
-        df = max(min(self._df.get(t, 0) for t in form) for form in forms)
-        return math.log((len(self._tokens) + 1) / (df + 0.5))
+    def allowed_documents(self, filters: Filters | None) -> frozenset[str]:
+        """The documents `filters` admit: the allowed-set of a search with them."""
+        if filters is None or not filters.active():
+            return frozenset(self.index.store.documents)
+        return self._allowed(filters).doc_ids
 
     def _allowed(self, filters: Filters) -> Allowed:
         """The documents `filters` admit and their rows (cached per distinct filter)."""

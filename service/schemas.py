@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from index.display import display
 from index.types import Document, Script
 from service.answer import Answer, ReplyScript
 from service.cite import Citation
-from service.question import Intent
+from service.query import AnswerType
 from service.retrieve import Hit, Method
 from service.text_rules import QUESTION_PATTERN, SAFE_PATTERN, check_safe
 
@@ -93,6 +94,27 @@ class CitationInfo(LocatedSpan):
     quote: str
     quote_converted: str | None = None
     chunk_id: str = ""
+    display: str = Field("", description="the quote as people read it: wraps joined, markup "
+                         "rendered (<sup>14</sup> as ¹⁴), in the document's script")
+    display_converted: str | None = Field(None, description="`display` in the reply script")
+    section_converted: str | None = Field(None, description="`section` in the reply script")
+    title_display: str = Field("", description="the title in the reader's language")
+    page_end: int | None = Field(None, description="the page the quote ends on, if another")
+    section_page: int | None = Field(None, description="the page the document's contents "
+                                     "give for the section (where it has no page markers)")
+
+    def where(self) -> str:
+        """Title, section, page and lines, as the reader looks them up."""
+        parts = [self.title_display or self.title, self.section_converted or self.section
+                 or "(no section)"]
+        if self.page is not None:
+            parts.append(f"p. {self.page}" if self.page_end is None else
+                         f"pp. {self.page}–{self.page_end}")
+        elif self.section_page is not None:
+            parts.append(f"section from p. {self.section_page}")
+        parts.append(f"line {self.line_start}" if self.line_start == self.line_end
+                     else f"lines {self.line_start}-{self.line_end}")
+        return ", ".join(parts)
 
 
 class PassageInfo(LocatedSpan):
@@ -100,7 +122,8 @@ class PassageInfo(LocatedSpan):
 
     chunk_id: str
     text: str
-    clean: str = Field(description="the passage with line wraps repaired, for reading")
+    clean: str = Field(description="the passage as people read it: wraps joined, markup "
+                       "rendered")
     score: float
 
 
@@ -116,9 +139,13 @@ class AskResponse(BaseModel):
         None, description="extractive: the answer quotes the documents; generated: a language "
         "model (WENDA_LLM_BASE_URL) worded it from the quotes, its [n] markers numbering "
         "`citations`")
-    intent: Intent | None = Field(
-        None, description="the kind of answer the question asks for: number, year, date, who, "
-        "definition, yesno, list or what")
+    answer_type: AnswerType | None = Field(
+        None, description="the kind of answer the question asks for: percentage, amount, "
+        "number, date, year, person, organisation, list, yesno, definition or what")
+    missing: str = Field("", description="when not answerable: what the documents do not "
+                         "cover, such as an unknown company or an unreported year")
+    inherited: list[str] = Field([], description="what a follow-up took from the earlier "
+                                 "turns: subject, company, period")
 
 
 class SearchResponse(BaseModel):
@@ -273,8 +300,8 @@ def passage_info(hit: Hit, documents: Mapping[str, Document]) -> PassageInfo:
     return PassageInfo(
         chunk_id=c.chunk_id, doc_id=c.doc_id, title=doc.meta.title if doc else c.doc_id,
         section=c.section_path, page=c.page, line_start=c.line_start, line_end=c.line_end,
-        char_start=c.char_start, char_end=c.char_end, text=c.text, clean=c.clean,
-        score=hit.score)
+        char_start=c.char_start, char_end=c.char_end, text=c.text,
+        clean=display(c.text, table=c.kind == "table"), score=hit.score)
 
 
 def ask_response(answer: Answer, documents: Mapping[str, Document]) -> AskResponse:
@@ -283,7 +310,8 @@ def ask_response(answer: Answer, documents: Mapping[str, Document]) -> AskRespon
         answer=answer.answer, answerable=answer.answerable, reply_script=answer.reply_script,
         confidence=answer.confidence, citations=[citation_info(c) for c in answer.citations],
         passages=[passage_info(h, documents) for h in answer.passages],
-        timings_ms=dict(answer.timings_ms), mode=answer.mode, intent=answer.intent)
+        timings_ms=dict(answer.timings_ms), mode=answer.mode, answer_type=answer.answer_type,
+        missing=answer.missing, inherited=list(answer.inherited))
 
 
 def document_info(doc: Document, readable: Container[str]) -> DocumentInfo:

@@ -7,7 +7,6 @@ from typing import Protocol
 
 from index.embed import Embedder
 from index.types import Document
-from service import answer as answer_module
 from service.access import Filters
 from service.answer import Answer, ReplyScript
 from service.config import Settings
@@ -38,24 +37,20 @@ class EngineBackend:
 
     @property
     def documents(self) -> Mapping[str, Document]:
-        return self.engine.retriever.index.store.documents
+        return self.engine.index.store.documents
 
     @property
     def description(self) -> dict[str, str | int]:
-        index = self.engine.retriever.index
+        index = self.engine.index
         return {"index": index.manifest.build_id, "model": index.manifest.model,
                 "documents": len(index.store.documents), "chunks": len(index.store)}
 
     def search(self, query: str, k: int, filters: Filters, method: Method) -> list[Hit]:
-        return self.engine.retriever.search(query, k=k, filters=filters, method=method)
+        return self.engine.search(query, k, filters, method)
 
     def answer(self, question: str, top_k: int, filters: Filters, reply_script: ReplyScript,
                history: list[str]) -> Answer:
-        # Looked up on the module at call time, so the implementation can be swapped in tests.
-        return answer_module.answer_question(
-            self.engine.retriever, question, top_k=top_k, filters=filters,
-            reply_script=reply_script, history=history or None,
-            generator=self.engine.generator)
+        return self.engine.ask(question, history, filters, top_k, reply_script)
 
 
 def load_backend(settings: Settings) -> Backend:

@@ -102,22 +102,16 @@ def message_text(message: ChatMessage, index: int) -> str:
 
 
 def reply_text(result: AskResponse) -> str:
-    """The answer with [n] markers, then a "Sources:" list naming title, section and lines."""
+    """The answer with [n] markers, the quoted evidence below it (as people read it, in the
+    reply script), then a "Sources:" list naming title, section, page and lines."""
     text = result.answer.rstrip()
     if not result.citations:
         return text
     if not any(f"[{c.n}]" in text for c in result.citations):
         text += " " + "".join(f"[{c.n}]" for c in result.citations)
-    lines = [text, "", "Sources:"]
-    for c in result.citations:
-        where = [c.title]
-        if c.section:
-            where.append(c.section)
-        if c.page is not None:
-            where.append(f"p. {c.page}")
-        lines.append(f"[{c.n}] {', '.join(where)}, "
-                     + (f"line {c.line_start}" if c.line_start == c.line_end
-                        else f"lines {c.line_start}-{c.line_end}"))
+    lines = [text, ""]
+    lines += [f"[{c.n}] {c.display_converted or c.display or c.quote}" for c in result.citations]
+    lines += ["", "Sources:", *(f"[{c.n}] {c.where()}" for c in result.citations)]
     return "\n".join(lines)
 
 

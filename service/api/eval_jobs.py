@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eval.questions import Question
-from eval.runner import Progress, QuestionResult, evaluate, summarise
 from service.access import Access
 from service.api.backend import Backend
 from service.api.eval_schemas import JobStatus
 from service.errors import TooManyJobsError, UnknownJobError
+from service.questions import Question
+from service.scoring import Progress, QuestionResult, evaluate, summarise
 
 log = logging.getLogger("wenda.api")
 MAX_ACTIVE = 2  # jobs queued or running at once; each one is a thread doing searches
@@ -178,4 +178,4 @@ def evaluate_backend(backend: Backend, questions: Sequence[Question], access: Ac
                      progress: Progress) -> list[QuestionResult]:
     """`wenda eval`'s run over the API's backend, seeing only what `access` may read (no
     generic baseline: it embeds the whole corpus again)."""
-    return evaluate(backend, questions, progress=progress, filters=access.filters())
+    return evaluate(backend, questions, progress, access.filters())

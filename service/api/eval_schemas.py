@@ -13,7 +13,7 @@ class EvalRequest(BaseModel):
     """Inline questions: each item is one line of a question file (eval/QUESTIONS.md)."""
 
     model_config = ConfigDict(extra="forbid")
-    # Items stay untyped here so eval.questions validates them, naming each bad one.
+    # Items stay untyped here so service.questions validates them, naming each bad one.
     questions: list[Any] = Field(description="question objects; item n is reported as line n")
 
 
@@ -27,7 +27,7 @@ class EvalJobResponse(BaseModel):
 
 
 class EvalQuestionResult(BaseModel):
-    """One question's outcome: the fields of eval.runner.QuestionResult."""
+    """One question's outcome: the fields of service.scoring.QuestionResult."""
 
     id: str
     question: str
@@ -45,6 +45,15 @@ class EvalQuestionResult(BaseModel):
     answer: str
     cited: list[str] = Field(description='"doc_id:line_start-line_end" per citation')
     latency_ms: float
+    answer_type: str = Field(description="the kind of answer the question was read as asking "
+                                         "for (number, amount, percentage, date, …)")
+    tags: list[str] = Field(description="the question file's tags (follow-up, list, …)")
+    names_missing: bool = Field(description="an abstention that names what is missing")
+    expects_missing: bool = Field(description="the question names what its abstention must "
+                                              "say is missing")
+    language_ok: bool = Field(description="the reply is in the asker's language and script")
+    markup_free: bool = Field(description="no raw markup (<sup>, **) in the reply")
+    figures_cited: bool = Field(description="every figure of the reply stands in a citation")
 
 
 class EvalStatusResponse(BaseModel):

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from eval.questions import Question, QuestionFileError, check_questions, parse_questions
 from index.types import Document
 from service.access import Access, visible
 from service.api.deps import AccessDep, BackendDep
@@ -39,6 +38,7 @@ from service.errors import (
     UnsupportedFileError,
     translate_validation,
 )
+from service.questions import Question, QuestionFileError, check_questions, parse_questions
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["eval"])

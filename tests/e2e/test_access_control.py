@@ -106,8 +106,14 @@ def secrets(grouped_settings: Settings) -> dict[str, Secrets]:
     by_doc = {d: windows(t) | set().union(*(windows(m) for m in (
         sources[d].meta.title, sources[d].meta.title_en, sources[d].meta.company,
         *sources[d].meta.aliases))) for d, t in texts.items()}
-    # What the walk sends may come back (an eval job reports its questions): not a secret.
+    # What the walk sends may come back (an eval job reports its questions), and a reply
+    # puts the company's name before the question's own words ("SenseTime's female
+    # employees"): not a secret.
+    names = {n for s in sources.values() for n in (s.meta.company, *s.meta.aliases)}
     asked = set().union(*(windows(q["question"]) for q in _questions()))
+    asked |= {w for q in _questions() for word in re.finditer(r"\b[A-Za-z]", q["question"])
+              for name in names
+              for w in windows(f"{name}'s {q['question'][word.start():word.start() + WINDOW]}")}
     out = {}
     for key, groups in KEYS.items():
         granted = set(groups.split(",")) if groups else set()

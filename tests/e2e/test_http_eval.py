@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from eval.questions import DEFAULT_QUESTIONS, parse_questions
-from eval.runner import evaluate, summarise
+from eval.cli import DEFAULT_QUESTIONS
 from service.api.backend import EngineBackend
 from service.config import Settings
 from service.engine import Engine
+from service.questions import parse_questions
+from service.scoring import evaluate, summarise
 
 pytestmark = pytest.mark.e2e
 # The two reports the session's index is built from (tests/e2e/conftest.py SUBSET).

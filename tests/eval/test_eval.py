@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval.cli import gate_failures, load_thresholds
-from eval.metrics import answer_correct, mrr_at, recall_at
-from eval.questions import (
-    DEFAULT_QUESTIONS,
+from eval.cli import DEFAULT_QUESTIONS, gate_failures, load_thresholds
+from eval.report import write_report
+from service.cli import app
+from service.metrics import answer_correct, mrr_at, recall_at
+from service.questions import (
     Question,
     QuestionFileError,
     check_questions,
     load_questions,
     parse_questions,
 )
-from eval.report import write_report
-from service.cli import app
 
 GOOD = {"id": "q1", "question": "商湯2023年收入多少？", "script": "zh-Hant",
         "doc_ids": ["d"], "answers": ["3,405,842"], "evidence": [{"doc_id": "d",
@@ -28,7 +27,7 @@ GOOD = {"id": "q1", "question": "商湯2023年收入多少？", "script": "zh-Ha
 
 def test_the_bundled_question_set_is_valid_balanced_and_covers_every_document(
         corpus_dir: Path) -> None:
-    questions = load_questions()
+    questions = load_questions(DEFAULT_QUESTIONS)
     scripts = [q.script for q in questions]
     assert len(questions) >= 200
     for script in ("zh-Hant", "zh-Hans", "en"):
@@ -97,8 +96,11 @@ def summary(recall: float, accuracy: float) -> dict[str, object]:
                  "mrr@10": recall, "n": 10.0} for g in groups}
     answers = {g: {"n": 10.0, "accuracy": accuracy, "abstain_precision": 1.0,
                    "abstain_recall": 1.0, "citations_valid": 1.0} for g in groups}
+    replies = {"language_ok": accuracy, "markup_free": accuracy, "figures_cited": accuracy,
+               "abstentions_naming_missing": accuracy}
     return {"questions": 10, "retrieval": {"bm25": cells, "hybrid": cells},
-            "answers": answers, "latency_ms": {"median": 5.0, "p95": 9.0}, "misses": []}
+            "answers": answers, "replies": replies, "latency_ms": {"median": 5.0, "p95": 9.0},
+            "misses": []}
 
 
 def test_the_gate_names_each_threshold_a_run_falls_below() -> None:
@@ -107,6 +109,7 @@ def test_the_gate_names_each_threshold_a_run_falls_below() -> None:
     failures = gate_failures(summary(0.5, 0.5), thresholds)
     assert any("fused recall@5 for all" in f for f in failures)
     assert any("answer accuracy for all" in f for f in failures)
+    assert any("replies figures_cited is 0.500" in f for f in failures)
 
 
 def test_the_report_is_written_as_json_markdown_and_a_png_chart(tmp_path: Path) -> None:

@@ -29,7 +29,11 @@ from service.answer import Answer, ReplyScript
 from service.app import create_app
 from service.cite import Citation
 from service.config import Settings
+from service.engine import Engine
+from service.model import AnswerModel
+from service.query import QueryReader
 from service.retrieve import Hit, Method, Retriever
+from service.vocabulary import Vocabulary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -102,7 +106,7 @@ class FakeBackend:
             line_end=top.line_end, char_start=top.char_start, char_end=top.char_end,
             quote=top.text, chunk_id=top.chunk_id)
         return Answer(question, f"{top.clean} [1]", True, "original", [citation], hits,
-                      confidence=0.9, timings_ms={"total": 1.5})
+                      confidence=0.9, timings_ms={"total": 1.5}, answer_type="definition")
 
     def _allowed(self, chunk: Chunk, filters: Filters) -> bool:
         return filters.admits(self.docs[chunk.doc_id].meta)  # the real rule, not a copy
@@ -150,12 +154,21 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> P
     return data
 
 
+def tiny_engine(data: Path, settings: Settings | None = None) -> Engine:
+    """The real online chain over an index of tests/data, with hash vectors and a two-word
+    lexicon (收入, 毛利): keyword matching does the work."""
+    index = open_index(data, FakeEmbedder.model_id)
+    vocabulary = Vocabulary(index, Lexicon.from_lines(TINY_CEDICT.splitlines(), {}))
+    embedder = FakeEmbedder()
+    return Engine(settings or Settings(data_dir=data), embedder, index, vocabulary,  # type: ignore[arg-type]
+                  QueryReader(vocabulary, embedder), Retriever(index, embedder, vocabulary),  # type: ignore[arg-type]
+                  AnswerModel.load())
+
+
 @pytest.fixture(scope="session")
-def tiny(tiny_data: Path) -> Retriever:
-    """A retriever over the tiny index with a two-word lexicon (收入, 毛利)."""
-    lexicon = Lexicon.from_lines(TINY_CEDICT.splitlines(), {})
-    return Retriever(open_index(tiny_data, FakeEmbedder.model_id), FakeEmbedder(),  # type: ignore[arg-type]
-                     lexicon)
+def tiny(tiny_data: Path) -> Engine:
+    """The online chain over the tiny index (see tiny_engine)."""
+    return tiny_engine(tiny_data)
 
 
 # ---- a stand-in OpenAI-compatible server ------------------------------------------------

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from conftest import FakeBackend
 
 CITATION_FIELDS = {"n", "doc_id", "title", "section", "page", "line_start", "line_end",
-                   "char_start", "char_end", "quote", "quote_converted", "chunk_id"}
+                   "char_start", "char_end", "quote", "quote_converted", "chunk_id",
+                   # what readers see: markup rendered, section/title in the reply script
+                   "display", "display_converted", "section_converted", "section_page",
+                   "title_display", "page_end"}
 HIT_FIELDS = {"chunk_id", "doc_id", "title", "section", "page", "line_start", "line_end",
               "char_start", "char_end", "text", "clean", "score"}
 STATIC = Path(__file__).resolve().parents[2] / "service" / "static"
@@ -42,14 +45,16 @@ def test_ask_returns_the_answer_with_citations_and_passages(client: TestClient) 
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"answer", "answerable", "reply_script", "confidence", "citations",
-                         "passages", "timings_ms", "mode", "intent"}
+                         "passages", "timings_ms", "mode", "answer_type", "missing",
+                         "inherited"}
     assert body["answerable"] is True
     assert body["answer"].endswith("[1]")
     assert [set(c) for c in body["citations"]] == [CITATION_FIELDS]
     assert body["citations"][0]["title"] == "Fixture Report (English)"
     assert all(set(p) == HIT_FIELDS for p in body["passages"])
     assert body["timings_ms"] == {"total": 1.5}
-    assert (body["mode"], body["intent"]) == ("extractive", "what")
+    assert (body["mode"], body["answer_type"]) == ("extractive", "definition")
+    assert (body["missing"], body["inherited"]) == ("", [])
 
 
 def test_ask_passes_its_options_to_the_engine(client: TestClient, backend: FakeBackend) -> None:

@@ -45,8 +45,10 @@ def test_a_completion_has_openais_shape_and_our_citations(client: TestClient) ->
 
 def test_the_reply_carries_markers_and_a_sources_list(client: TestClient) -> None:
     content = client.post(CHAT, json=chat()).json()["choices"][0]["message"]["content"]
-    answer, sources = content.split("\n\nSources:\n")
+    head, sources = content.split("\n\nSources:\n")
+    answer, quotes = head.split("\n\n")
     assert answer.endswith("[1]")
+    assert quotes.startswith("[1] ") and len(quotes) > 4  # the evidence, as people read it
     assert sources == "[1] Fixture Report (English), Business > Part 1, line 1"
 
 
@@ -141,6 +143,6 @@ def _citation(n: int, page: int | None = None, lines: tuple[int, int] = (3, 5)) 
 ])
 def test_reply_text_numbers_sources_once(answer: str, expected_first_line: str) -> None:
     text = reply_text(_result(answer, [_citation(1), _citation(2, page=7, lines=(9, 9))]))
-    assert text.split("\n") == [expected_first_line, "", "Sources:",
+    assert text.split("\n") == [expected_first_line, "", "[1] q", "[2] q", "", "Sources:",
                                 "[1] 年報, 業務 > 收入, lines 3-5",
                                 "[2] 年報, 業務 > 收入, p. 7, line 9"]

@@ -49,7 +49,7 @@ def test_ask_prints_the_answer_citations_and_quotes(loads: list[Settings]) -> No
     result = runner.invoke(cli.app, ["ask", "SenseCore [bold]?"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "[1] Fixture Report (English) · Business > Part 1 · line 1" in out
+    assert "[1] Fixture Report (English), Business > Part 1, line 1" in out
     assert "Project Wing \\ Business \\ M05" in out  # the quote, markup-like text kept as is
     assert "passages searched" in out
 

@@ -16,8 +16,6 @@ from fakes import api_client, corpus_folder
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from eval.questions import Question
-from eval.runner import QuestionResult, evaluate
 from index.corpus import discover
 from index.reader import IndexMissingError
 from index.types import Document
@@ -30,7 +28,9 @@ from service.api.eval_schemas import EvalQuestionResult
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
+from service.questions import Question
 from service.retrieve import Hit, Method
+from service.scoring import QuestionResult, evaluate
 
 if TYPE_CHECKING:
     from conftest import FakeBackend

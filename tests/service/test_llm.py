@@ -6,23 +6,23 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import tiny_engine
 from fakes import FakeEmbedder, api_client
 from typer.testing import CliRunner
 
 from service import cli
 from service.access import Filters
-from service.answer import answer_question
 from service.api.backend import EngineBackend
 from service.app import create_app
 from service.cite import Citation
 from service.config import Settings
 from service.engine import Engine
 from service.llm import GenerationError, LlmClient, generate, make_client, renumber
-from service.retrieve import Retriever
 
 if TYPE_CHECKING:
     from conftest import StandIn
@@ -121,11 +121,15 @@ def test_a_reply_that_cites_nothing_given_is_refused(stand_in: StandIn, reply: s
         generate(LlmClient(stand_in.url, "m"), "?", [[HEADER, ROW], [SENTENCE]], "zh-Hant")
 
 
-# ---- through answer_question ---------------------------------------------------------------
+# ---- through the engine's answer ----------------------------------------------------------
 
-def test_a_generated_answer_cites_what_it_was_given(tiny: Retriever, stand_in: StandIn) -> None:
+def with_generator(engine: Engine, client: LlmClient | None) -> Engine:
+    return replace(engine, generator=client)
+
+
+def test_a_generated_answer_cites_what_it_was_given(tiny: Engine, stand_in: StandIn) -> None:
     client = LlmClient(stand_in.url, "m", timeout=5)
-    answer = answer_question(tiny, REVENUE, generator=client)
+    answer = with_generator(tiny, client).ask(REVENUE)
     assert answer.mode == "generated" and answer.answerable
     assert answer.answer.startswith("收入為人民幣3,405,842千元[1]")
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
@@ -138,24 +142,31 @@ def test_a_generated_answer_cites_what_it_was_given(tiny: Retriever, stand_in: S
     assert "generate" in answer.timings_ms
 
 
-def test_without_a_server_the_extractive_answer_stands(tiny: Retriever,
-                                                       closed_port: str) -> None:
-    extractive = answer_question(tiny, REVENUE)
-    fallback = answer_question(tiny, REVENUE, generator=LlmClient(closed_port, "m", timeout=2))
+def test_a_generated_figure_no_citation_holds_is_not_served(tiny: Engine,
+                                                           stand_in: StandIn) -> None:
+    stand_in.reply = "收入為人民幣9,999,999千元[1]。"
+    answer = with_generator(tiny, LlmClient(stand_in.url, "m")).ask(REVENUE)
+    assert answer.mode == "extractive" and "9,999,999" not in answer.answer
+    assert "3,405,842" in answer.answer
+
+
+def test_without_a_server_the_extractive_answer_stands(tiny: Engine, closed_port: str) -> None:
+    extractive = tiny.ask(REVENUE)
+    fallback = with_generator(tiny, LlmClient(closed_port, "m", timeout=2)).ask(REVENUE)
     assert fallback.mode == "extractive" and extractive.mode == "extractive"
     assert (fallback.answer, fallback.citations) == (extractive.answer, extractive.citations)
 
 
-def test_a_reply_without_markers_falls_back_to_the_quotes(tiny: Retriever,
-                                                           stand_in: StandIn) -> None:
+def test_a_reply_without_markers_falls_back_to_the_extractive_answer(
+        tiny: Engine, stand_in: StandIn) -> None:
     stand_in.reply = "The revenue was large."
-    answer = answer_question(tiny, REVENUE, generator=LlmClient(stand_in.url, "m"))
+    answer = with_generator(tiny, LlmClient(stand_in.url, "m")).ask(REVENUE)
     assert answer.mode == "extractive" and "3,405,842" in answer.answer
 
 
-def test_the_model_is_not_asked_when_the_documents_do_not_say(tiny: Retriever,
+def test_the_model_is_not_asked_when_the_documents_do_not_say(tiny: Engine,
                                                                stand_in: StandIn) -> None:
-    answer = answer_question(tiny, "曠視科技的市值是多少？", generator=LlmClient(stand_in.url, "m"))
+    answer = with_generator(tiny, LlmClient(stand_in.url, "m")).ask("曠視科技的市值是多少？")
     assert not answer.answerable and answer.mode == "extractive"
     assert stand_in.requests == []
 
@@ -176,12 +187,14 @@ def test_an_engine_with_a_server_configured_answers_ask_in_generated_mode(
     settings = llm_settings(tiny_data, stand_in.url)
     engine = Engine.start(settings, FakeEmbedder())  # type: ignore[arg-type]
     assert engine.generator == LlmClient(stand_in.url, "stand-in", 5.0)
+    engine = replace(tiny_engine(tiny_data, settings), generator=engine.generator)
     with api_client(create_app(settings, engine=engine)) as client:
         body = client.post("/v1/ask", json={"question": REVENUE}).json()
-    assert (body["mode"], body["intent"], body["answerable"]) == ("generated", "number", True)
+    assert (body["mode"], body["answer_type"], body["answerable"]) == ("generated", "amount",
+                                                                        True)
     assert body["answer"].startswith("收入為人民幣3,405,842千元[1]")
     assert cited_numbers(body["answer"]) == {c["n"] for c in body["citations"]}
-    documents = engine.retriever.index.store.documents
+    documents = engine.index.store.documents
     for c in body["citations"]:
         assert c["quote"] == documents[c["doc_id"]].text[c["char_start"]:c["char_end"]]
     assert stand_in.requests[0]["body"]["model"] == "stand-in"
@@ -190,6 +203,7 @@ def test_an_engine_with_a_server_configured_answers_ask_in_generated_mode(
 def test_an_engine_whose_server_is_down_answers_extractively(tiny_data: Path,
                                                              closed_port: str) -> None:
     engine = Engine.start(llm_settings(tiny_data, closed_port), FakeEmbedder())  # type: ignore[arg-type]
+    engine = replace(tiny_engine(tiny_data), generator=engine.generator)
     answer = EngineBackend(engine).answer(REVENUE, 5, Filters(), "auto", [])
     assert answer.mode == "extractive" and answer.answerable and "3,405,842" in answer.answer
 

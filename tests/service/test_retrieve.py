@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from service.access import Filters
 from service.config import Settings
 from service.engine import Engine, build, make_embedder
 from service.phrases import phrase_share
-from service.retrieve import QueryPlan
 
 MANIFEST = """
 [[documents]]
@@ -65,20 +65,20 @@ def engine(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path,
 ])
 def test_a_question_in_any_script_finds_the_traditional_passage(engine: Engine,
                                                                 question: str) -> None:
-    hits = engine.retriever.search(question, k=3)
+    hits = engine.search(question, 3)
     assert hits[0].chunk.doc_id == "business-zh-hant"
     assert "22,000" in hits[0].chunk.text
 
 
 def test_an_english_question_finds_the_english_passage(engine: Engine) -> None:
-    hits = engine.retriever.search("How much water did the offices use in 2023?", k=3)
+    hits = engine.search("How much water did the offices use in 2023?", 3)
     assert hits[0].chunk.doc_id == "water-notes"
     assert "12,400" in hits[0].chunk.text
 
 
 @pytest.mark.parametrize("method", ["bm25", "dense", "hybrid"])
 def test_every_method_ranks_passages_best_first(engine: Engine, method: str) -> None:
-    hits = engine.retriever.search("商湯的研發人員佔員工總數多少？", k=5, method=method)  # type: ignore[arg-type]
+    hits = engine.search("商湯的研發人員佔員工總數多少？", 5, method=method)  # type: ignore[arg-type]
     assert hits
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
@@ -93,20 +93,20 @@ def test_every_method_ranks_passages_best_first(engine: Engine, method: str) -> 
 def test_filters_apply_before_ranking(engine: Engine, filters: Filters,
                                       expected: set[str]) -> None:
     for method in ("bm25", "dense", "hybrid"):
-        hits = engine.retriever.search("商湯 AI models and water use", k=10, filters=filters,
+        hits = engine.search("商湯 AI models and water use", k=10, filters=filters,
                                        method=method)  # type: ignore[arg-type]
         assert hits, method
         assert {h.chunk.doc_id for h in hits} == expected, method
 
 
 def test_a_filter_that_matches_nothing_returns_no_hits(engine: Engine) -> None:
-    assert engine.retriever.search("water", filters=Filters(doc_ids=frozenset({"nope"}))) == []
+    assert engine.search("water", filters=Filters(doc_ids=frozenset({"nope"}))) == []
 
 
 @pytest.mark.parametrize("method", ["hybrid", "bm25", "dense"])
 def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine,
                                                                  method: str) -> None:
-    search = engine.retriever.search
+    search = engine.search
     question = "How much water did the offices use in 2023?"
     public = search(question, k=10, filters=Filters(groups=frozenset()), method=method)  # type: ignore[arg-type]
     assert public and {h.chunk.doc_id for h in public} == {"business-zh-hant"}
@@ -116,30 +116,29 @@ def test_access_groups_hide_documents_outside_the_callers_groups(engine: Engine,
 
 
 def test_an_english_question_is_expanded_into_chinese_keywords(engine: Engine) -> None:
-    plan = engine.retriever.plan("How many patents and what gross profit did SenseTime have?")
+    plan = engine.read("How many patents and what gross profit did SenseTime have?")
     assert plan.script == "en"
     assert "毛利" in plan.translated and "商汤" in plan.translated
     assert "专利" not in plan.translated  # no passage here speaks of patents
 
 
 def _row(engine: Engine, text: str) -> int:
-    return next(i for i, c in enumerate(engine.retriever.index.chunks) if text in c.text)
+    return next(i for i, c in enumerate(engine.index.chunks) if text in c.text)
 
 
 def test_an_english_month_is_found_as_the_numbered_chinese_month(engine: Engine) -> None:
     retriever = engine.retriever
-    plan = retriever.plan("How many AI models had SenseTime developed by 30 June 2021?")
+    plan = engine.read("How many AI models had SenseTime developed by 30 June 2021?")
     assert {"6", "月"} <= plan.translated.keys()
     assert "june" in retriever.found_words(plan, _row(engine, "截至2021年6月30日"))
 
 
 def test_translations_are_only_words_the_other_language_uses(engine: Engine) -> None:
-    retriever = engine.retriever
-    plan = retriever.plan("How much revenue did SenseTime hold?")
+    plan = engine.read("How much revenue did SenseTime hold?")
     chinese = [t for t in plan.translated if not t.isascii()]
     assert "收入" in chinese
-    vocabulary = {t for i, c in enumerate(retriever.index.chunks) if c.script != "en"
-                  for t in retriever.index.tokenizer.tokens(c.matching)}
+    vocabulary = {t for i, c in enumerate(engine.index.chunks) if c.script != "en"
+                  for t in engine.index.tokenizer.tokens(c.matching)}
     assert set(chinese) <= vocabulary
 
 
@@ -148,7 +147,7 @@ def test_a_word_is_found_only_where_a_whole_translation_is(engine: Engine) -> No
     row = _row(engine, "財務概要")
 
     def found(*forms: frozenset[str]) -> list[str]:
-        plan = QueryPlan("summary", "en", "summary", forms={"summary": forms})
+        plan = replace(engine.read("summary"), forms={"summary": forms})
         return retriever.found_words(plan, row)
 
     assert found(frozenset({"财务", "概要"})) == ["summary"]
@@ -157,17 +156,16 @@ def test_a_word_is_found_only_where_a_whole_translation_is(engine: Engine) -> No
 
 
 def test_a_word_found_through_a_common_translation_weighs_little(engine: Engine) -> None:
-    plan = engine.retriever.plan("risk year")
+    plan = engine.read("risk year")
     # 'year' and 风险 (risk) are each in one passage, but 年 is in two.
     assert plan.idf["year"] < plan.idf["risk"]
 
 
 def test_an_english_word_pair_is_found_as_adjacent_chinese_words(engine: Engine) -> None:
-    retriever = engine.retriever
-    plan = retriever.plan("What are the main risk factors?")
+    plan = engine.read("What are the main risk factors?")
     (pair,) = [p for p in plan.phrases if p.words == ("risk", "factors")]
-    assert phrase_share([pair], retriever.index.chunks[_row(engine, "風險因素")].matching) == 1.0
-    assert phrase_share([pair], retriever.index.chunks[_row(engine, "財務概要")].matching) == 0.0
+    assert phrase_share([pair], engine.index.chunks[_row(engine, "風險因素")].matching) == 1.0
+    assert phrase_share([pair], engine.index.chunks[_row(engine, "財務概要")].matching) == 0.0
 
 
 @pytest.mark.parametrize(("question", "named"), [
@@ -180,4 +178,4 @@ def test_an_english_word_pair_is_found_as_adjacent_chinese_words(engine: Engine)
 def test_a_question_naming_a_kind_of_filing_favours_those_documents(
         engine: Engine, question: str, named: set[str]) -> None:
     retriever = engine.retriever
-    assert retriever.named_documents(retriever.plan(question)) == named
+    assert retriever.named_documents(engine.read(question)) == named

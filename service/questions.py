@@ -1,4 +1,5 @@
-"""The known-answer question set: its format, loading with line-by-line errors, checking."""
+"""Known-answer questions (eval/QUESTIONS.md): their format, loading with line-by-line
+errors, checking against the documents."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from index.types import Script
 
 QuestionType = Literal["number", "date", "entity", "definition", "list", "yesno",
                        "unanswerable"]
-DEFAULT_QUESTIONS = Path(__file__).with_name("questions.jsonl")
 
 
 class Evidence(BaseModel):
@@ -35,6 +35,12 @@ class Question(BaseModel):
     evidence: list[Evidence] = []
     type: QuestionType
     cross_lingual: bool = False
+    # Earlier user turns of the conversation, oldest first: the question is a follow-up.
+    history: list[str] = Field(default=[], max_length=4)
+    # For an unanswerable question: what the reply must name as not covered (any one of
+    # them: the unknown company "Apple", the period "2019" ...).
+    missing: list[str] = []
+    tags: list[str] = []  # kinds of question for the report: follow-up, unknown-entity ...
 
     @property
     def answerable(self) -> bool:
@@ -46,6 +52,8 @@ class Question(BaseModel):
             raise ValueError("an answerable question needs doc_ids, answers and evidence")
         if not self.answerable and (self.doc_ids or self.answers or self.evidence):
             raise ValueError("an unanswerable question has no doc_ids, answers or evidence")
+        if self.answerable and self.missing:
+            raise ValueError("only an unanswerable question names what is missing")
         stray = {e.doc_id for e in self.evidence} - set(self.doc_ids)
         if stray:
             raise ValueError(f"evidence from documents not in doc_ids: {sorted(stray)}")
@@ -87,7 +95,7 @@ def parse_questions(text: str, source: str = "questions") -> list[Question]:
     return questions
 
 
-def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[Question]:
+def load_questions(path: Path) -> list[Question]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

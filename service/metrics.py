@@ -6,9 +6,9 @@ import statistics
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from eval.questions import Question
 from index.normalise import matching_form
 from index.types import Chunk
+from service.questions import Question
 
 RECALL_KS = (1, 5, 10)
 

@@ -1,0 +1,280 @@
+"""Where a sentence's answer stands: the figure, date or name that the question's subject
+words govern in its clause (「獨立董事3位」, not the 「女性董事1位」 before it; 「2030年力爭
+實現運營碳中和」, not 2050). Decided once per candidate by service/evidence.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.script import converter
+from service.query import Query, is_unit
+
+_MEASURES = "人名項项家個个次倍噸吨位輛辆件篇台部款座份條条張张所戶户只艘架種种類类词詞"
+_AFTER = re.compile(r"\s?(?:%|％|‰|(?:[餘余多]\s?)?(?:[萬万億亿千百]\s?)?(?:人民幣百萬元|"
+                    r"人民币百万元|"
+                    rf"百萬元|百万元|億元|亿元|萬元|万元|千元|元|人次|[{_MEASURES}]|兆瓦時|兆瓦时|"
+                    rf"小時|小时|"
+                    r"天|公里|平方米|立方米)|(?:[餘余多]\s?)?[萬万億亿]|"
+                    r"(?:million|billion|thousand|times|people|employees|tonnes|MWh|hours|days)\b)")
+_ASKED_MEASURE = re.compile(rf"(?:多少|几|幾)\s?([{_MEASURES}])")
+# A unit the question names as a word ("参与人次是多少", "in hours"): the figure asked for
+# is written with it.
+_NAMED_UNIT = re.compile(r"(人次|小时|兆瓦时|千瓦时|立方米|千克|公里|吨)"
+                         r"|\b(?:in )?(hours|tonnes|mwh|kwh|days)\b")
+_BEFORE = re.compile(r"(?:人民幣|人民币|港幣|港币|RMB|HK\$|US\$|\$)\s?$")
+
+
+def _fold(text: str) -> str:
+    """Simplified, lower case, and as long as `text`, so positions carry over."""
+    folded = converter("t2s").convert(text).lower()
+    return folded if len(folded) == len(text) else text.lower()
+
+
+Terms = dict[str, list[tuple[int, float]]]
+
+
+def subject_terms(query: Query) -> Terms:
+    """The question's subject words and their translations, each with the concepts it
+    stands for and their weights, and its years (computed once per query)."""
+    cached = query.__dict__.get("_subject_terms")
+    if cached is not None:
+        return cached
+    top = max((c.weight for c in query.concepts), default=1.0) or 1.0
+    terms: Terms = {}
+    for index, concept in enumerate(query.concepts):
+        if concept.token.isdigit() or is_unit(concept.token):
+            continue
+        for i, tokens in enumerate(concept.forms):
+            weight = concept.weight / top * (1.0 if i == 0 else 0.85)
+            words = [t for t in tokens if (len(t) > 1 or not t.isascii()) and not is_unit(t)]
+            if len(words) == 2 and not any(w.isascii() for w in words):
+                # a term of two words ("獨立董事") binds whole; one of its words alone
+                # ("女性董事") only half as well
+                for joined in (words[0] + words[1], words[1] + words[0]):
+                    terms.setdefault(joined, []).append((index, weight))
+                weight *= 0.5
+            for token in words:
+                terms.setdefault(token, []).append((index, weight))
+    for year in query.years:
+        terms.setdefault(str(year), []).append((-1, 1.0))
+    query.__dict__["_subject_terms"] = terms  # derived from the frozen query, so kept on it
+    return terms
+
+
+def _anchors(query: Query, form: str, years: bool = True) -> list[list[tuple[int, int, float]]]:
+    """Per subject word of the question (and, with `years`, its year): where it, or a
+    translation, stands in a folded text, with its weight."""
+    places: dict[int, list[tuple[int, int, float]]] = {}
+    for term, owners in subject_terms(query).items():
+        if not years and owners[0][0] == -1:
+            continue
+        at = form.find(term)
+        while at >= 0:
+            for index, weight in owners:
+                places.setdefault(index, []).append((at, at + len(term), weight))
+            at = form.find(term, at + 1)
+    return list(places.values())
+
+
+# A comma inside a figure ("8,123") cuts nothing.
+_CLAUSE = re.compile(r"[，；;。：:！？!?\n]|,(?!\d)")
+# Coordinated parts of a clause: 「中國的4,169項專利資產及海外的3,954項專利資產」 has two,
+# and each figure belongs to the words of its own part.
+_PART = re.compile(r"以及|及|和|与|與|、|\band\b|\bwhile\b")
+
+
+def _nearness(span: tuple[int, int], anchors: list[list[tuple[int, int, float]]],
+              form: str, before_counts: float = 0.5) -> float:
+    """How well a span is bound to the subject words: the weight of those standing in its
+    own clause (a figure belongs to the noun of its clause: 「獨立董事3位」, not the
+    「女性董事1位」 before it), then how close they stand (after it reads best; before
+    it counts `before_counts` as much)."""
+    a, b = span
+    clause = _clause_of(a, form)
+    part = _part_of(a, form, clause)
+    bound = close = 0.0
+    for places in anchors:
+        inside = [w for start, _, w in places if clause[0] <= start < clause[1]]
+        bound += max(inside, default=0.0)
+        bound += 0.5 * max((w for start, _, w in places if part[0] <= start < part[1]),
+                           default=0.0)
+        best = 0.0
+        for start, end, weight in places:
+            gap = a - end if a >= end else (start - b) / before_counts
+            best = max(best, weight / (1.0 + max(0, gap) / 4.0))
+        close += best
+    return bound + 0.3 * close
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The answer a sentence states, as it writes it."""
+
+    value: str  # "3,405.8百萬元", "2030 年", "徐立博士"
+    currency: str  # a currency word before a figure ("人民幣"), or ""
+    bound: float  # 0..1: the share of the question's subject words in its clause
+
+
+def pick_figure(text: str, query: Query) -> Picked | None:
+    """The figure of a sentence (display form) that answers, with the unit words around it
+    (and a currency word before it): of all its figures, the one of the kind asked (an
+    amount, a percentage, the measure of 「多少輛」) best bound to the subject words."""
+    from service.evidence import figures
+
+    form = _fold(text)
+    found = figures(form)
+    if not found:
+        return None
+    anchors = _anchors(query, form)
+    asked = _fold(query.text)
+    measure = _ASKED_MEASURE.search(asked) or _NAMED_UNIT.search(asked)
+    asked_unit = next((g for g in measure.groups() if g), "") if measure else ""
+    kinds = [_kind(text, m, query, asked_unit) for m in found]
+    tiers = [_period_tier(y, query) for y in period_marks(form, found)]
+    # The kind asked rules first (a figure of another period falls a rank), then a figure
+    # written for the asked period, then how well the subject words bind it.
+    kind, _, match = max(zip(kinds, tiers, found, strict=True),
+                         key=lambda p: (p[0] + min(p[1], 0), max(p[1], 0),
+                                        _nearness(p[2].span(), anchors, form)))
+    a, b = match.span()
+    if a > 0 and text[a - 1] in "-–—" and (a < 2 or not text[a - 2].isalnum()):
+        a -= 1  # a negative figure: "-14.8%"
+    unit = _AFTER.match(text, b)
+    end = unit.end() if unit else b
+    before = _BEFORE.search(text[:a])
+    bound = _bound(match.span(), anchors, form) * (1.0 if kind else 0.5)
+    return Picked(text[a:end].strip(), before.group().strip() if before else "", bound)
+
+
+def _bound(span: tuple[int, int], anchors: list[list[tuple[int, int, float]]],
+           form: str) -> float:
+    """The share of the subject words' weight standing in the clause of `span`."""
+    total = sum(max(w for _, _, w in places) for places in anchors)
+    if not total:
+        return 0.0
+    clause = _clause_of(span[0], form)
+    inside = sum(max((w for start, _, w in places if clause[0] <= start < clause[1]),
+                     default=0.0) for places in anchors)
+    return inside / total
+
+
+def _part_of(offset: int, form: str, clause: tuple[int, int]) -> tuple[int, int]:
+    """The coordinated part of `clause` that `offset` stands in."""
+    cuts = [clause[0], *(m.end() for m in _PART.finditer(form, clause[0], min(clause[1],
+            len(form)))), clause[1]]
+    return next(((x, y) for x, y in zip(cuts, cuts[1:], strict=False) if x <= offset < y),
+                clause)
+
+
+def _clause_of(offset: int, form: str) -> tuple[int, int]:
+    cuts = [0, *(m.end() for m in _CLAUSE.finditer(form)), len(form) + 1]
+    return next(((x, y) for x, y in zip(cuts, cuts[1:], strict=False) if x <= offset < y),
+                (0, len(form)))
+
+
+def clause_cover(text: str, query: Query) -> float:
+    """The best share of the subject words' weight one clause of a sentence holds."""
+    form = _fold(text)
+    anchors = _anchors(query, form)
+    starts = [0, *(m.end() for m in _CLAUSE.finditer(form))]
+    return max((_bound((x, x), anchors, form) for x in starts), default=0.0)
+
+
+_YEAR_MENTION = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+_RESPECTIVELY = re.compile(r"分别|各自|respectively")
+
+
+def period_marks(form: str, found: list[re.Match[str]]) -> list[int | None]:
+    """The year each figure of a folded sentence is written for, where the sentence says:
+    in 「2018年、2019年及2020年虧損淨額分別為A、B及C」 (or "... respectively") the n-th
+    figure is the n-th year's; otherwise the year written nearest before a figure in its
+    clause (「由2022年的3,228.6百萬元增加至2023年的4,473.1百萬元」); else None."""
+    marker = _RESPECTIVELY.search(form)
+    if marker:
+        chinese = marker.group() != "respectively"
+        years = list(dict.fromkeys(int(m.group(1)) for m in _YEAR_MENTION.finditer(
+            form, 0, marker.start() if chinese else len(form))))
+        listed = [m for m in found if not chinese or m.start() > marker.start()]
+        if len(years) > 1 and len(listed) == len(years):
+            by_place = {m.start(): y for m, y in zip(listed, years, strict=True)}
+            return [by_place.get(m.start()) for m in found]
+    marks: list[int | None] = []
+    for m in found:
+        clause = _clause_of(m.start(), form)
+        years_before = list(_YEAR_MENTION.finditer(form, clause[0], m.start()))
+        marks.append(int(years_before[-1].group(1)) if years_before else None)
+    return marks
+
+
+def _period_tier(year: int | None, query: Query) -> int:
+    """1 when a figure is written for an asked year, -1 for another year, else 0."""
+    if not query.years or year is None:
+        return 0
+    return 1 if year in query.years else -1
+
+
+def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
+    """2: the kind of figure asked for; 1: neutral; 0: another kind."""
+    a, b = match.span()
+    unit = _AFTER.match(text, b)
+    unit_text = converter("t2s").convert(unit.group().strip()) if unit else ""
+    percent = unit_text in ("%", "％", "‰")
+    if query.answer_type == "percentage":
+        return 2 if percent else 0
+    if query.answer_type == "amount":
+        money = bool(_BEFORE.search(text[:a])) or unit_text.endswith("元") or unit_text in (
+            "million", "billion", "thousand")
+        return 2 if money else (0 if percent else 1)
+    if measure:
+        return 2 if converter("t2s").convert(measure).lower() in unit_text.lower() else (
+            0 if percent else 1)
+    return 0 if percent else 1
+
+
+
+_DATE_TEXT = re.compile(r"(?:19|20)\d\d ?年 ?\d{1,2} ?月(?: ?\d{1,2} ?日)?|"
+                        r"\d{1,2} ?月 ?\d{1,2} ?日|"
+                        r"(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|"
+                        r"September|October|November|December)(?: \d{1,2},?)? (?:19|20)\d\d")
+_YEAR_TEXT = re.compile(r"(?<![\d.])(?:19|20)\d\d(?![\d.])(?: ?年)?")
+_PERSON_TEXT = re.compile(r"([\u4e00-\u9fff]{2,3})(?:先生|女士|博士|教授)|(?:Mr|Ms|Mrs|Dr|Prof)\.? "
+                          r"([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})")
+_PERIOD_END = re.compile(r"\s?止")
+_ENDED = re.compile(r"\bended\s+$")
+_TITLES = frozenset("先生 女士 博士 教授 董事 主席".split())
+
+
+def pick_date(text: str, query: Query) -> Picked | None:
+    """The date (for a year question, the year) a sentence states that the subject words
+    bind best, as it writes it."""
+    pattern = _DATE_TEXT if query.answer_type == "date" else _YEAR_TEXT
+    found = list(pattern.finditer(text)) or list(_YEAR_TEXT.finditer(text))
+    # The end of a reporting period (「截至2023年12月31日止年度」, "year ended 31 December
+    # 2023") says which period, not when something happened.
+    found = [m for m in found if not _PERIOD_END.match(text, m.end())
+             and not _ENDED.search(text, 0, m.start())] or found
+    if not found:
+        return None
+    form = _fold(text)
+    anchors = _anchors(query, form, years=False)  # the year asked about is not the date
+    # a date comes before its event as often as after it: 「2030年力爭實現碳中和」
+    best = max(found, key=lambda m: _nearness(m.span(), anchors, form, 1.0))
+    return Picked(best.group().strip(), "", _bound(best.span(), anchors, form))
+
+
+def pick_person(text: str, query: Query) -> Picked | None:
+    """A person a sentence names with a title (徐立博士, 季衛東教授, Dr Xu Li), as it
+    writes them: a name jieba tags as one, right before the title."""
+    import jieba.posseg
+
+    words = [(w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=False)]
+    for i, (word, flag) in enumerate(words[:-1]):
+        if flag.startswith("nr") and 2 <= len(word) <= 4 and words[i + 1][0] in _TITLES:
+            return Picked(word + words[i + 1][0], "", clause_cover(text, query))
+    found = _PERSON_TEXT.search(text)
+    if found and found.group(2):
+        return Picked(found.group().strip(), "", clause_cover(text, query))
+    return None
+
+

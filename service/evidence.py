@@ -1,0 +1,335 @@
+"""Evidence: every sentence and table row of the retrieved passages as a candidate answer,
+with the features the answer model scores (how much of the question it holds, in its own
+words or translated; how close it is in meaning; whether it holds the kind of answer and
+the period asked for), all read from the units chunking stored."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.display import display
+from index.normalise import matching_form
+from index.reader import LoadedIndex
+from index.types import Cell, Document, Unit
+from service.binding import Picked, clause_cover, pick_date, pick_figure, pick_person
+from service.query import Concept, Query
+from service.retrieve import Hit
+from service.vocabulary import Vocabulary, language
+
+# The features, in the order the answer model's weights follow (service/model.py).
+FEATURES = ("cover", "cover_passage", "cover_context", "bound", "rarest", "numbers", "dense",
+            "dense_gap", "retrieval", "rank", "type_fit", "unit", "period", "row", "label",
+            "phrase", "length", "same_language", "company", "part")
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+_NUMBER = re.compile(r"(?:(?<=rmb)|(?<![a-z\d.]))(?<![a-z]-)\d[\d,]*(?:\.\d+)?")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+_FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
+                        rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|\d{{1,2}} {_MONTH} (?:19|"
+                        rf"20)\d\d")
+_PERCENT = re.compile(r"\d(?:\.\d+)? ?(?:%|％|‰)|百分之|\bper ?cent\b")
+_CURRENCY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$|million|billion|百万|亿|万元|"
+                       r"千元")
+_TOTAL_WORDS = frozenset("总 总数 总计 合计 总额 总量 人数 数目 数量 total number".split())
+_MONEY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$")
+_PERSON = re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b")
+_ORG = re.compile(r"公司|集团|银行|大学|学院|研究院|委员会|协会|交易所|\b(?:inc|ltd|limited|co|"
+                  r"corp|"
+                  r"university|bank|group|association|committee)\b")
+_LIST = re.compile(r"(?:[、，,;；]|和|及|与|\band\b).*(?:[、，,;；]|和|及|与|\band\b)")
+_YESNO = re.compile(r"未|没有|并无|无|不|否|已|均|\b(?:no|not|none|nil|never|zero|all)\b")
+# A row that is part of the row above it: 「－行政開支」 under share-based pay, "of which".
+_PART_ROW = re.compile(r"^\s*(?:[－\-–—•]|其中|包括|of which|including)", re.I)
+_DEFINITION = re.compile(r"指(?![标数导出示定向])|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|"
+                         r"\bdefined\b|\bstands? for\b|=|÷")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence or table row of a retrieved passage that may answer the question."""
+
+    hit: Hit
+    rank: int  # of its passage, 1-based
+    unit: Unit
+    text: str  # its display form
+    matching: str  # its matching form
+    cell: Cell | None  # for a row: the figure that answers (the asked period's, else first)
+    picked: Picked | None  # for a sentence: the figure, date or person that answers
+    years: frozenset[int]  # the years it is about: a row's columns, a sentence's years
+    features: tuple[float, ...]
+
+    @property
+    def doc_id(self) -> str:
+        return self.hit.chunk.doc_id
+
+    def feature(self, name: str) -> float:
+        return self.features[FEATURES.index(name)]
+
+
+def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vocabulary
+               ) -> list[Candidate]:
+    """Every sentence and row of `hits` (headings and header lines are no answers)."""
+    if not hits:
+        return []
+    documents = index.store.documents
+    top = hits[0].score if hits[0].score > 0 else 1.0
+    vector = query.vector
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits, start=1):
+        row = index.store.by_id[hit.chunk.chunk_id]
+        passage = _passage(query, vocabulary, documents[hit.chunk.doc_id], row)
+        first = int(index.unit_offsets[row])
+        for i, unit in enumerate(hit.chunk.units):
+            if unit.kind not in ("sentence", "row"):
+                continue
+            text = display(documents[hit.chunk.doc_id].text[unit.start:unit.end],
+                           table=unit.kind == "row")
+            if sum(ch.isalnum() for ch in text) < 4:  # "4.", "(b)": nothing to quote
+                continue
+            dense = float(index.unit_vectors[first + i] @ vector) if vector is not None else 0.0
+            out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
+                                  hit.score / top))
+    best = max((c.feature("dense") for c in out), default=0.0)
+    return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
+
+
+@dataclass(frozen=True)
+class _Passage:
+    cover: float  # share of the question found in the passage, its section and title
+    company: float  # 1 when the passage's document is of a company the question names
+
+
+def _passage(query: Query, vocabulary: Vocabulary, document: Document, row: int) -> _Passage:
+    tokens = set(vocabulary.row_tokens[row]) | vocabulary.tokens(
+        f"{document.meta.title} {document.meta.title_en}")
+    company = 1.0 if not query.companies or document.doc_id in query.companies else 0.0
+    return _Passage(coverage(query.concepts, tokens), company)
+
+
+def coverage(concepts: tuple[Concept, ...], tokens: frozenset[str] | set[str]) -> float:
+    """IDF-weighted share of the concepts found among `tokens` (translations discounted)."""
+    total = sum(c.weight for c in concepts)
+    return sum(c.weight * c.found(tokens) for c in concepts) / total if total else 0.0
+
+
+def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: Unit,
+               text: str, passage: _Passage, dense: float, retrieval: float) -> Candidate:
+    form = matching_form(text)
+    tokens = frozenset(unit.tokens)
+    cell = _answer_cell(unit, query)
+    picked = None if unit.kind == "row" else _pick(text, query)
+    years = frozenset(c.year for c in unit.row.cells if c.year) if unit.row else frozenset(
+        int(y) for y in _YEAR.findall(form))
+    around = tokens | _context_tokens(vocabulary, hit, unit)
+    features = {
+        "cover": coverage(query.concepts, tokens),
+        "cover_passage": passage.cover,
+        "cover_context": coverage(query.concepts, around),
+        "rarest": rarest_found(query, around),
+        "numbers": numbers_found(query, around),
+        "bound": (label_share(query, unit, vocabulary) if unit.row else
+                  picked.bound if picked else clause_cover(text, query)),
+        "dense": dense,
+        "dense_gap": 0.0,
+        "retrieval": retrieval,
+        "rank": 1.0 / rank,
+        "type_fit": type_fit(query, form, unit, cell, picked),
+        "unit": unit_fit(query, form, unit),
+        "period": period_fit(query, years),
+        "row": float(unit.kind == "row"),
+        "label": label_share(query, unit, vocabulary) if unit.row else 0.0,
+        "phrase": _phrase_share(query, form),
+        "length": math.log1p(len(text)) / 6.0,
+        "same_language": float(language(hit.chunk.script) == query.language),
+        "company": passage.company,
+        "part": float(bool(unit.row and _PART_ROW.match(unit.row.label))),
+    }
+    return Candidate(hit, rank, unit, text, form, cell, picked, years,
+                     tuple(features[name] for name in FEATURES))
+
+
+def _pick(text: str, query: Query) -> Picked | None:
+    if query.answer_type in ("number", "amount", "percentage"):
+        return pick_figure(text, query)
+    if query.answer_type in ("date", "year"):
+        return pick_date(text, query)
+    if query.answer_type == "person":
+        return pick_person(text, query)
+    return None
+
+
+def rarest_found(query: Query, tokens: frozenset[str]) -> float:
+    """Whether the question's most telling word (the rarest) is in the candidate or
+    around it: a near miss ("滿意度得分", "PUE", "B shares") is usually the one word the
+    documents lack."""
+    concepts = [c for c in query.concepts if not c.token.isdigit()]
+    if not concepts:
+        return 1.0
+    return max(concepts, key=lambda c: c.weight).found(tokens)
+
+
+def numbers_found(query: Query, tokens: frozenset[str]) -> float:
+    """The share of the question's small numbers ("Scope 3", "GLM-5", "30歲") the candidate
+    or its surroundings repeat; 1 when it has none."""
+    numbers = [c for c in query.concepts if c.token.isdigit() and len(c.token) < 4]
+    if not numbers:
+        return 1.0
+    return sum(c.found(tokens) for c in numbers) / len(numbers)
+
+
+def _context_tokens(vocabulary: Vocabulary, hit: Hit, unit: Unit) -> frozenset[str]:
+    """What stands around a unit and says what it is about: its section path, and for a
+    row its group label and the table's header and caption lines (a "總計" row under
+    「借款」)."""
+    around = vocabulary.tokens(" ".join(hit.chunk.section))
+    if unit.row is not None:
+        around = around | vocabulary.tokens(hit.chunk.context) | vocabulary.tokens(
+            " ".join([unit.row.group, *(c.column for c in unit.row.cells)]))
+    return around
+
+
+_UNIT_NAMES = (("吨", "tonne", "t"), ("兆瓦时", "mwh"), ("千瓦时", "kwh"), ("人民币千元", "rmb'000",
+               "thousand"), ("人民币百万元", "百万元", "rmb million", "million"), ("%", "百分",
+               "percent", "比例", "比率"), ("人", "名", "people", "employees", "persons"),
+               ("小时", "hours"), ("千克", "kg"), ("立方米", "m³", "cubic"))
+
+
+def unit_fit(query: Query, form: str, unit: Unit) -> float:
+    """1 when the question names a unit ("in tonnes", 多少兆瓦時) the candidate states,
+    0 when it states another, 0.5 when the question names none."""
+    asked = [group for group in _UNIT_NAMES if any(name in query.matching for name in group)]
+    if not asked:
+        return 0.5
+    stated = matching_form(unit.row.unit) + " " + form if unit.row else form
+    return 1.0 if any(name in stated for group in asked for name in group) else 0.0
+
+
+def _with(candidate: Candidate, name: str, value: float) -> Candidate:
+    features = list(candidate.features)
+    features[FEATURES.index(name)] = value
+    return Candidate(candidate.hit, candidate.rank, candidate.unit, candidate.text,
+                     candidate.matching, candidate.cell, candidate.picked, candidate.years,
+                     tuple(features))
+
+
+def _answer_cell(unit: Unit, query: Query) -> Cell | None:
+    """A row's figure for the asked period; without one, the latest period's; else the
+    first figure."""
+    if unit.row is None or not unit.row.cells:
+        return None
+    changes = [c for c in unit.row.cells if c.period == "change"]
+    if query.change and query.answer_type == "percentage" and changes:
+        return changes[0]
+    cells = [c for c in unit.row.cells if c.period != "change"]
+    named = [c for c in cells if c.column and _names_column(query, c.column)]
+    cells = named or cells  # the column the question names: 員工流失率, Number
+    if query.answer_type == "percentage":  # a year's share column, when it has one
+        shares = [c for c in cells if c.text.endswith(("%", "％")) or c.period.endswith("+")]
+        cells = shares or cells
+    else:
+        cells = [c for c in cells if not c.period.endswith("+")] or cells
+    asked = [c for c in cells if c.year in query.years]
+    if asked:
+        return asked[0]
+    dated = [c for c in cells if c.year]
+    return max(dated, key=lambda c: c.year or 0) if dated else (cells or unit.row.cells)[0]
+
+
+def _names_column(query: Query, column: str) -> bool:
+    form = matching_form(column)
+    return any(t in form for c in query.concepts if len(c.token) > 1 or not c.token.isascii()
+               for f in c.forms for t in f if len(t) > 1 and not t.isdigit())
+
+
+def period_fit(query: Query, years: frozenset[int]) -> float:
+    """1 when the candidate is about an asked year, 0 when it is about other years only,
+    0.5 when the question asks no period or the candidate names none."""
+    if not query.periods or not years:
+        return 0.5
+    return 1.0 if years & query.years else 0.0
+
+
+def figures(form: str) -> list[re.Match[str]]:
+    """Figures of a matching form that are no years, days or list numbers."""
+    out = []
+    for match in _NUMBER.finditer(form):
+        value = match.group()
+        if _YEAR.fullmatch(value) or re.match(r" ?(?:月|日|号)", form[match.end():]):
+            continue
+        if match.start() == 0 and form[match.end():match.end() + 1] == ".":
+            continue
+        out.append(match)
+    return out
+
+
+def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
+             picked: Picked | None = None) -> float:
+    """0..1: whether a candidate (matching form) holds the kind of answer asked for. A
+    sentence holds a figure only where binding picked one: a year or a footnote mark
+    (「2025 年員工人均受訓時數⁹」) is no answer to "how many"."""
+    kind = query.answer_type
+    row_unit = matching_form(unit.row.unit) if unit.row else ""
+    if kind in ("number", "amount", "percentage"):
+        if cell is None and unit.kind != "row" and picked is None:
+            return 0.0
+        if kind == "number" and _MONEY.search(
+                row_unit if cell is not None else
+                matching_form(f"{picked.currency}{picked.value}" if picked else "")):
+            return 0.3  # "how many employees" is not answered in 萬元
+        if cell is not None:
+            value = cell.text
+            if kind == "percentage":
+                return 1.0 if "%" in value or row_unit == "%" else 0.4
+            if kind == "amount":
+                return 1.0 if _CURRENCY.search(row_unit) or _CURRENCY.search(form) else 0.7
+            return 1.0
+        found = figures(form)
+        if not found:
+            return 0.0
+        if kind == "percentage":
+            return 1.0 if _PERCENT.search(form) else 0.3
+        if kind == "amount":
+            return 1.0 if _CURRENCY.search(form) else 0.6
+        return 1.0
+    if kind in ("date", "year"):
+        if _FULL_DATE.search(form):
+            return 1.0
+        return (1.0 if kind == "year" else 0.6) if _YEAR.search(form) else 0.0
+    signs = {"person": _PERSON, "organisation": _ORG, "list": _LIST, "yesno": _YESNO,
+             "definition": _DEFINITION}
+    if kind in signs:
+        return 1.0 if signs[kind].search(form) else 0.5
+    return 0.7
+
+
+def label_share(query: Query, unit: Unit, vocabulary: Vocabulary) -> float:
+    """How much of a row's label the question asks for: "收入" for total revenue, not
+    "其他收入" (other income); the share of the label's tokens the question's concepts
+    hold, in any language."""
+    assert unit.row is not None
+    # the label alone: the group row above it ("按年齡劃分") says where, not what
+    # and without note references ("收入 3(a)、4(b)"): digits and one- or two-letter marks
+    label_tokens = [t for t in vocabulary.tokens(unit.row.label)
+                    if not t.replace(".", "").replace(",", "").isdigit()
+                    and not (t.isascii() and len(t) < 3)]
+    if not label_tokens:
+        return 0.0
+    # A label's "total" words (員工總數, 收入總額, "Total …") say what a question about the
+    # thing asks by default: they neither count for nor against it.
+    label_tokens = [t for t in label_tokens if t not in _TOTAL_WORDS] or label_tokens
+    found = sum(1 for t in label_tokens if any(t in f for c in query.concepts for f in c.forms))
+    return found / len(label_tokens)
+
+
+def _phrase_share(query: Query, form: str) -> float:
+    total = sum(p.weight for p in query.phrases)
+    return sum(p.weight for p in query.phrases if p.pattern.search(form)) / total \
+        if total else 0.0
+
+
+def feature_matrix(found: list[Candidate]) -> np.ndarray:
+    return np.array([c.features for c in found], dtype=np.float64).reshape(len(found),
+                                                                            len(FEATURES))
