@@ -40,7 +40,8 @@ def test_the_bundled_question_set_is_valid_balanced_and_covers_every_document(
 
 
 @pytest.mark.parametrize("extra", [[], [str(DEFAULT_QUESTIONS.parent / "holdout.jsonl")],
-                                   [str(DEFAULT_QUESTIONS.parent / "holdout2.jsonl")]])
+                                   [str(DEFAULT_QUESTIONS.parent / "holdout2.jsonl")],
+                                   [str(DEFAULT_QUESTIONS.parent / "holdout3.jsonl")]])
 def test_wenda_eval_check_passes_on_the_bundled_questions(extra: list[str]) -> None:
     result = CliRunner().invoke(app, ["eval", "check", *extra])
     assert result.exit_code == 0, result.output
