@@ -232,7 +232,6 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
     return 0 if percent else 1
 
 
-
 _DATE_TEXT = re.compile(r"(?:19|20)\d\d ?年 ?\d{1,2} ?月(?: ?\d{1,2} ?日)?|"
                         r"\d{1,2} ?月 ?\d{1,2} ?日|"
                         r"(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|"
