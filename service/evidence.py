@@ -33,6 +33,9 @@ _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d
 _PERCENT = re.compile(r"\d(?:\.\d+)? ?(?:%|％|‰)|百分之|\bper ?cent\b")
 _CURRENCY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$|million|billion|百万|亿|万元|"
                        r"千元")
+# A defined term's entry (「A類股份」 指 …每股面值0.000000025美元…, "“Group” means …"): its
+# figures say what the term is, they report nothing.
+_TERM_ENTRY = re.compile(r"^\s*[「“\"][^」”\"]{1,30}[」”\"]\s*(?:指|means\b)")
 _TOTAL_WORDS = frozenset("总 总数 总计 合计 总额 总量 人数 数目 数量 total number".split())
 _MONEY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$")
 _PERSON = re.compile(r"先生|女士|博士|教授|\b(?:mr|ms|mrs|dr|prof)\b")
@@ -273,7 +276,7 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
     kind = query.answer_type
     row_unit = matching_form(unit.row.unit) if unit.row else ""
     if kind in ("number", "amount", "percentage"):
-        if cell is None and unit.kind != "row" and picked is None:
+        if cell is None and unit.kind != "row" and (picked is None or _TERM_ENTRY.match(form)):
             return 0.0
         if kind == "number" and _MONEY.search(
                 row_unit if cell is not None else

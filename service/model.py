@@ -13,8 +13,8 @@ import numpy as np
 
 from service.evidence import FEATURES as FEATURE_NAMES
 
-RANKER_FEATURES = (*FEATURE_NAMES, *(f"{n}-best" for n in FEATURE_NAMES), "label×row",
-                   "cover×sentence", "context×row", "cover×type", "unit×row")
+RANKER_FEATURES = (*FEATURE_NAMES, "label×row", "cover×sentence", "context×row", "cover×type",
+                   "unit×row")
 
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
 # What the judge sees of the chosen candidate and its competition, after the ranker.
@@ -23,16 +23,17 @@ JUDGE_FEATURES = ("score", "margin", "cover", "cover_context", "bound", "rarest"
 
 
 def ranker_matrix(features: np.ndarray) -> np.ndarray:
-    """What the ranker reads of a question's candidates: each feature, the same relative to
-    the best candidate of the question (a passage's cover means little alone), and the
-    products that say a row's label, or a sentence's words, fit the kind of answer asked."""
+    """What the ranker reads of a question's candidates: each feature, and the products that
+    say a row's label, or a sentence's words, fit the kind of answer asked. (A feature
+    relative to the question's best candidate adds nothing: the ranker is a softmax over
+    one question's candidates, unchanged by a shift common to all of them.)"""
     if not len(features):
         return np.zeros((0, len(RANKER_FEATURES)))
     col = {name: features[:, i:i + 1] for i, name in enumerate(FEATURE_NAMES)}
     row = col["row"]
     products = [col["label"] * row, col["cover"] * (1 - row), col["cover_context"] * row,
                 col["cover"] * col["type_fit"], col["unit"] * row]
-    return np.hstack([features, features - features.max(axis=0, keepdims=True), *products])
+    return np.hstack([features, *products])
 
 
 @dataclass(frozen=True)
