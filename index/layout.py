@@ -289,7 +289,10 @@ def _demote_table_headers(kinds: list[LineKind], levels: list[int], bodies: list
         back = index - 1
         while back >= 0 and seen < 10 and kinds[back] in ("blank", "heading", "text"):
             if kinds[back] != "blank":
-                if len(bodies[back]) > 40 or ends_sentence(bodies[back]):
+                # a sentence, or the lead-in that introduces the table (「下表載列…明細：」),
+                # is prose: it and the lines above it are no column labels
+                if len(bodies[back]) > 40 or ends_sentence(bodies[back]) or bodies[
+                        back].endswith(("：", ":")):
                     break
                 if kinds[back] == "heading" and (levels[back] != 3 or _after_heading(back, kinds)
                                                  or _MD_HEADING.match(bodies[back])):
