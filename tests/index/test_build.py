@@ -118,18 +118,26 @@ build_index(discover([Path(sys.argv[1])]), Path(sys.argv[2]), SlowEmbedder(delay
 """
 
 
+def _build_until_embedding(corpus: Path, data: Path, ended: str) -> subprocess.Popen[bytes]:
+    """A build in another process, returned once it has started embedding (it then hangs
+    there until killed); `ended` is the failure message if it ends before that."""
+    tests_dir = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", CRASHING_BUILD, str(corpus), str(data),
+                                str(tests_dir)])
+    deadline = time.monotonic() + 60
+    while not (data / "embedding-started").exists() and time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(ended)
+        time.sleep(0.05)
+    return process
+
+
 def test_a_build_killed_midway_leaves_the_previous_index_loadable(tmp_path: Path,
                                                                   corpus: Path) -> None:
     data = tmp_path / "data"
     first = build(corpus, data, FakeEmbedder())
-    tests_dir = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen([sys.executable, "-c", CRASHING_BUILD, str(corpus), str(data),
-                                str(tests_dir)])
+    process = _build_until_embedding(corpus, data, "the build ended before it could be killed")
     try:
-        deadline = time.monotonic() + 60
-        while not (data / "embedding-started").exists() and time.monotonic() < deadline:
-            assert process.poll() is None, "the build ended before it could be killed"
-            time.sleep(0.05)
         process.send_signal(signal.SIGKILL)  # mid-embedding, its build folder half written
     finally:
         process.wait(timeout=30)
@@ -147,14 +155,9 @@ def test_a_second_build_in_the_same_data_folder_is_refused_while_one_runs(
         tmp_path: Path, corpus: Path) -> None:
     data = tmp_path / "data"
     first = build(corpus, data, FakeEmbedder())
-    tests_dir = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen([sys.executable, "-c", CRASHING_BUILD, str(corpus), str(data),
-                                str(tests_dir)])
+    process = _build_until_embedding(corpus, data,
+                                     "the build ended before the second one started")
     try:
-        deadline = time.monotonic() + 60
-        while not (data / "embedding-started").exists() and time.monotonic() < deadline:
-            assert process.poll() is None, "the build ended before the second one started"
-            time.sleep(0.05)
         running = list((data / "builds").glob("*.partial"))
         with pytest.raises(BuildBusyError, match="another `wenda index`"):
             build(corpus, data, FakeEmbedder(), force=True)
