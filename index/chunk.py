@@ -16,7 +16,7 @@ from index.sections import section_pages, section_paths
 from index.tables import Header, read_header, read_row
 from index.types import Chunk, Document, RowFact, Unit, UnitKind
 
-CHUNKER_VERSION = "20"
+CHUNKER_VERSION = "22"
 CAPTION_LINES = 3  # short lines right above a table that may name its period or unit
 
 
@@ -272,7 +272,7 @@ def _merged(previous: Header, new: Header) -> Header:
         return new
     return Header(previous.periods, new.unit or previous.unit, new.unit_column,
                   previous.change_column, new.notes_column or previous.notes_column,
-                  new.columns or previous.columns)
+                  new.columns or previous.columns, previous.half)
 
 
 _YEAR = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")

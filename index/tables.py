@@ -27,10 +27,14 @@ UNIT_WORDS = (
     "RMB million", "RMB’000", "US$'000", "HK$'000", "兆瓦時", "千瓦時", "MWh", "kWh", "GJ",
     "噸二氧化碳當量", "tCO2e", "tCO₂e", "tCO ₂ e", "噸/人", "tonnes/person", "噸", "tonnes",
     "kg", "千克", "立方米", "m³", "小時", "hours", "人次", "人", "名", "家", "項", "個", "次",
-    "%")
+    "件", "篇", "位", "台", "款", "%")
 _UNIT_HEADER = re.compile(r"^(?:單位|单位|unit)s?$", re.I)
 _PARENS = re.compile(r"\s*[(（]([^()（）]{1,30})[)）]\s*$")
 _CHANGE = re.compile(r"同比|變動|变动|增減|增减|change", re.I)
+# A table of first halves (an interim report's 「截至6月30日止六個月」 over "2024年 2023年"),
+# unless its header also names whole years (a prospectus's 「截至12月31日止年度」 beside it).
+_HALF = re.compile(r"六個月|六个月|上半年|six months|first half|\bH1\b|interim", re.I)
+_WHOLE = re.compile(r"止年度|年度|全年|year ended|full year|for the year", re.I)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Header:
     # The labels of the last header line's figure columns, when they name no period
     # ("員工結構 | 員工流失率"), right-aligned with a row's figures.
     columns: tuple[str, ...] = ()
+    half: bool = False  # every year column is a first half
 
 
 def split_cells(line: str) -> list[tuple[int, int]]:
@@ -102,7 +107,9 @@ def read_header(lines: Sequence[str]) -> Header:
     joined = "".join(_MARKUP.sub("", line).strip() for line in lines if len(line.strip()) <= 60)
     unit = _unit_in(joined, header=True) or next(
         (u for u in (_unit_in(line, header=True) for line in lines) if u), "")
-    return Header(tuple(periods), unit, unit_column, change, notes, columns)
+    text = " ".join(_MARKUP.sub("", line) for line in lines if len(line.strip()) <= 60)
+    half = bool(_HALF.search(text)) and not _WHOLE.search(text)
+    return Header(tuple(periods), unit, unit_column, change, notes, columns, half)
 
 
 def _unit_in(text: str, header: bool = False) -> str:
@@ -146,7 +153,7 @@ def read_row(line: str, offset: int, header: Header, group: str) -> RowFact | No
     columns = _columns(len(values), header)
     names = header.columns[-len(values):] if len(header.columns) >= len(values) else ()
     out = tuple(Cell(line[a:b].strip(), offset + a, offset + b, label_, year,
-                     names[i] if names else "")
+                     names[i] if names else "", header.half and year is not None)
                 for i, ((a, b), (label_, year)) in enumerate(zip(values, columns, strict=True)))
     return RowFact(label=label, group=group, unit=unit, cells=out)
 

@@ -78,6 +78,7 @@ class Cell:
     period: str  # the column's label as printed ("2023年", "2025 年數值"), "change", or ""
     year: int | None  # the year the column is about, when it names one
     column: str = ""  # the column's label when it names no period ("員工流失率", "Number")
+    half: bool = False  # the column is the year's first half (「截至6月30日止六個月」)
 
 
 @dataclass(frozen=True)

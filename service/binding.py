@@ -17,11 +17,6 @@ _AFTER = re.compile(r"\s?(?:%|％|‰|(?:[餘余多]\s?)?(?:[萬万億亿千百]
                     rf"小時|小时|"
                     r"天|公里|平方米|立方米)|(?:[餘余多]\s?)?[萬万億亿]|"
                     r"(?:million|billion|thousand|times|people|employees|tonnes|MWh|hours|days)\b)")
-_ASKED_MEASURE = re.compile(rf"(?:多少|几|幾)\s?([{_MEASURES}])")
-# A unit the question names as a word ("参与人次是多少", "in hours"): the figure asked for
-# is written with it.
-_NAMED_UNIT = re.compile(r"(人次|小时|兆瓦时|千瓦时|立方米|千克|公里|吨)"
-                         r"|\b(?:in )?(hours|tonnes|mwh|kwh|days)\b")
 _BEFORE = re.compile(r"(?:人民幣|人民币|港幣|港币|RMB|HK\$|US\$|\$)\s?$")
 
 
@@ -127,10 +122,7 @@ def pick_figure(text: str, query: Query) -> Picked | None:
     if not found:
         return None
     anchors = _anchors(query, form)
-    asked = _fold(query.text)
-    measure = _ASKED_MEASURE.search(asked) or _NAMED_UNIT.search(asked)
-    asked_unit = next((g for g in measure.groups() if g), "") if measure else ""
-    kinds = [_kind(text, m, query, asked_unit) for m in found]
+    kinds = [_kind(text, m, query, query.unit) for m in found]
     tiers = [_period_tier(y, query) for y in period_marks(form, found)]
     # The kind asked rules first (a figure of another period falls a rank), then a figure
     # written for the asked period, then how well the subject words bind it.
@@ -143,7 +135,10 @@ def pick_figure(text: str, query: Query) -> Picked | None:
     unit = _AFTER.match(text, b)
     end = unit.end() if unit else b
     before = _BEFORE.search(text[:a])
-    bound = _bound(match.span(), anchors, form) * (1.0 if kind else 0.5)
+    # the asked year places a figure (nearness), but binds no subject: a clause holding
+    # only the year is not about what was asked
+    bound = _bound(match.span(), _anchors(query, form, years=False), form) * (
+        1.0 if kind else 0.5)
     return Picked(text[a:end].strip(), before.group().strip() if before else "", bound)
 
 
@@ -167,8 +162,14 @@ def _part_of(offset: int, form: str, clause: tuple[int, int]) -> tuple[int, int]
                 clause)
 
 
+# A clause that goes on with the one before it (「毛利率由2018年的56.5%增至2019年的56.8%，
+# 並進一步增至2020年的70.6%」): it has no subject of its own, so it keeps the previous one's.
+_GOES_ON = re.compile(r"\s*(?:并|及|且|而且|再|进一步|其后|随后|and\b|then\b)")
+
+
 def _clause_of(offset: int, form: str) -> tuple[int, int]:
-    cuts = [0, *(m.end() for m in _CLAUSE.finditer(form)), len(form) + 1]
+    cuts = [0, *(m.end() for m in _CLAUSE.finditer(form) if not _GOES_ON.match(form, m.end())),
+            len(form) + 1]
     return next(((x, y) for x, y in zip(cuts, cuts[1:], strict=False) if x <= offset < y),
                 (0, len(form)))
 
@@ -176,42 +177,96 @@ def _clause_of(offset: int, form: str) -> tuple[int, int]:
 def clause_cover(text: str, query: Query) -> float:
     """The best share of the subject words' weight one clause of a sentence holds."""
     form = _fold(text)
-    anchors = _anchors(query, form)
+    anchors = _anchors(query, form, years=False)  # a year is no subject
     starts = [0, *(m.end() for m in _CLAUSE.finditer(form))]
     return max((_bound((x, x), anchors, form) for x in starts), default=0.0)
 
 
 _YEAR_MENTION = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _RESPECTIVELY = re.compile(r"分别|各自|respectively")
+# How a year is written (folded form), when it is not the whole year: a first half (a flow
+# over six months: 「2021年上半年」, 「截至2020年及2021年6月30日止六個月」, "six months ended
+# 30 June 2021") or the mid-year date (「截至2021年6月30日」, "as at 30 June 2021").
+_CHAIN = r"(?:19|20)\d\d ?年?(?: ?(?:及|、|和|与|至|and|,) ?(?:19|20)\d\d ?年?)*"
+_HALF_AFTER = re.compile(r"((?:19|20)\d\d) ?年? ?(?:上半年|前六个月|上半财年)|截至 ?(" + _CHAIN +
+                         r") ?0?6 ?月 ?30 ?日止(?:六|6) ?个月")
+_HALF_BEFORE = re.compile(r"(?:first half of|\bh1|six months ended (?:30 june,? )?)"
+                          r" ?((?:19|20)\d\d(?:(?:,? and |, )(?:19|20)\d\d)*)")
+_MID = re.compile(r"((?:19|20)\d\d) ?年 ?0?6 ?月 ?30 ?日|30 june,? ((?:19|20)\d\d)|"
+                  r"june 30,? ((?:19|20)\d\d)")
 
 
-def period_marks(form: str, found: list[re.Match[str]]) -> list[int | None]:
+@dataclass(frozen=True)
+class YearMention:
+    start: int
+    year: int
+    part: str  # "": the year, "H1": its first half, "mid": 30 June of it
+
+
+def year_mentions(form: str) -> list[YearMention]:
+    """Every year a folded text writes, in order, with the part of it it means."""
+    parts: dict[int, str] = {}
+    for pattern, part in ((_HALF_AFTER, "H1"), (_HALF_BEFORE, "H1"), (_MID, "mid")):
+        for match in pattern.finditer(form):
+            a, b = match.span(next(i for i, g in enumerate(match.groups(), 1) if g))
+            for year in _YEAR_MENTION.finditer(form, a, b):
+                parts.setdefault(year.start(), part)
+    return [YearMention(m.start(), int(m.group(1)), parts.get(m.start(), ""))
+            for m in _YEAR_MENTION.finditer(form)]
+
+
+def year_parts(form: str) -> tuple[tuple[int, str], ...]:
+    """The years a folded text writes only as a part of them, with that part: "H1" when
+    every mention is of six months (「2021年上半年」: none of its figures is the whole
+    year's), "mid" when one is of 30 June; years it also writes plainly are left out."""
+    mentions = year_mentions(form)
+    plain = {m.year for m in mentions if not m.part}
+    parts: dict[int, str] = {}
+    for m in mentions:
+        if m.year not in plain and parts.get(m.year) != "mid":
+            parts[m.year] = m.part
+    return tuple(sorted(parts.items()))
+
+
+def period_marks(form: str, found: list[re.Match[str]]) -> list[YearMention | None]:
     """The year each figure of a folded sentence is written for, where the sentence says:
     in 「2018年、2019年及2020年虧損淨額分別為A、B及C」 (or "... respectively") the n-th
     figure is the n-th year's; otherwise the year written nearest before a figure in its
     clause (「由2022年的3,228.6百萬元增加至2023年的4,473.1百萬元」); else None."""
+    mentions = year_mentions(form)
     marker = _RESPECTIVELY.search(form)
     if marker:
         chinese = marker.group() != "respectively"
-        years = list(dict.fromkeys(int(m.group(1)) for m in _YEAR_MENTION.finditer(
-            form, 0, marker.start() if chinese else len(form))))
+        end = marker.start() if chinese else len(form)
+        listed_years = list({(m.year, m.part): m for m in mentions if m.start < end}.values())
         listed = [m for m in found if not chinese or m.start() > marker.start()]
-        if len(years) > 1 and len(listed) == len(years):
-            by_place = {m.start(): y for m, y in zip(listed, years, strict=True)}
+        if len(listed_years) > 1 and len(listed) == len(listed_years):
+            by_place = {m.start(): y for m, y in zip(listed, listed_years, strict=True)}
             return [by_place.get(m.start()) for m in found]
-    marks: list[int | None] = []
+    marks: list[YearMention | None] = []
     for m in found:
         clause = _clause_of(m.start(), form)
-        years_before = list(_YEAR_MENTION.finditer(form, clause[0], m.start()))
-        marks.append(int(years_before[-1].group(1)) if years_before else None)
+        before = [y for y in mentions if clause[0] <= y.start < m.start()]
+        marks.append(before[-1] if before else None)
     return marks
 
 
-def _period_tier(year: int | None, query: Query) -> int:
-    """1 when a figure is written for an asked year, -1 for another year, else 0."""
-    if not query.years or year is None:
+def period_fits(year: int, part: str, query: Query) -> bool:
+    """Whether a year written as `part` is about one of the periods asked: a first half
+    only answers a first half, and the whole year only the whole year (or its end)."""
+    for period in query.periods:
+        if period.year != year:
+            continue
+        if (period.part == "H1") == (part in ("H1", "mid")) or part == "mid" and not period.part:
+            return True
+    return False
+
+
+def _period_tier(mark: YearMention | None, query: Query) -> int:
+    """1 when a figure is written for an asked period, -1 for another, else 0."""
+    if not query.years or mark is None:
         return 0
-    return 1 if year in query.years else -1
+    return 1 if period_fits(mark.year, mark.part, query) else -1
 
 
 def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:

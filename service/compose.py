@@ -115,6 +115,14 @@ def period_phrase(period: Period | None, script: Script) -> str:
     return f"{period.year}{end}"
 
 
+def period_name(period: Period, script: Script) -> str:
+    """A period as a noun: "the first half of 2023", 「2023年上半年」, "2019"."""
+    if script == "en":
+        return {"": str(period.year), "H1": f"the first half of {period.year}",
+                "end": f"the end of {period.year}"}[period.part]
+    return f"{period.year}年" + {"": "", "H1": "上半年", "end": "末"}[period.part]
+
+
 def company_name(name: str, script: Script) -> str:
     return name if script == "en" else in_script(name, script)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -15,8 +15,16 @@ from index.display import display
 from index.normalise import matching_form
 from index.reader import LoadedIndex
 from index.types import Cell, Document, Unit
-from service.binding import Picked, clause_cover, pick_date, pick_figure, pick_person
-from service.query import Concept, Query
+from service.binding import (
+    Picked,
+    clause_cover,
+    period_fits,
+    pick_date,
+    pick_figure,
+    pick_person,
+    year_parts,
+)
+from service.query import COUNTERS, RATE, Concept, Measure, Query
 from service.retrieve import Hit
 from service.vocabulary import Vocabulary, language
 
@@ -25,7 +33,7 @@ FEATURES = ("cover", "cover_passage", "cover_context", "bound", "rarest", "numbe
             "dense_gap", "retrieval", "rank", "type_fit", "unit", "period", "row", "label",
             "phrase", "length", "same_language", "company", "part")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
-_NUMBER = re.compile(r"(?:(?<=rmb)|(?<![a-z\d.]))(?<![a-z]-)\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?:(?<=rmb)|(?<![a-z\d.]))(?<![a-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
                         rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|\d{{1,2}} {_MONTH} (?:19|"
@@ -63,6 +71,12 @@ class Candidate:
     picked: Picked | None  # for a sentence: the figure, date or person that answers
     years: frozenset[int]  # the years it is about: a row's columns, a sentence's years
     features: tuple[float, ...]
+    # the years of `years` it is about only in part: (2021, "H1") for 「2021年上半年」 or a
+    # six-month column, (2021, "mid") for 「截至2021年6月30日」
+    parts: tuple[tuple[int, str], ...] = ()
+    # its unit vector: what it says, comparable across languages (its parallel edition's
+    # translation of it lies close)
+    meaning: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def doc_id(self) -> str:
@@ -92,9 +106,10 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
                            table=unit.kind == "row")
             if sum(ch.isalnum() for ch in text) < 4:  # "4.", "(b)": nothing to quote
                 continue
-            dense = float(index.unit_vectors[first + i] @ vector) if vector is not None else 0.0
-            out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
-                                  hit.score / top))
+            meaning = index.unit_vectors[first + i]
+            dense = float(meaning @ vector) if vector is not None else 0.0
+            out.append(replace(_candidate(query, vocabulary, hit, rank, unit, text, passage,
+                                          dense, hit.score / top), meaning=meaning))
     best = max((c.feature("dense") for c in out), default=0.0)
     return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
 
@@ -126,6 +141,7 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
     picked = None if unit.kind == "row" else _pick(text, query)
     years = frozenset(c.year for c in unit.row.cells if c.year) if unit.row else frozenset(
         int(y) for y in _YEAR.findall(form))
+    parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
     features = {
         "cover": coverage(query.concepts, tokens),
@@ -141,7 +157,7 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
         "rank": 1.0 / rank,
         "type_fit": type_fit(query, form, unit, cell, picked),
         "unit": unit_fit(query, form, unit),
-        "period": period_fit(query, years),
+        "period": period_fit(query, years, parts),
         "row": float(unit.kind == "row"),
         "label": label_share(query, unit, vocabulary) if unit.row else 0.0,
         "phrase": _phrase_share(query, form),
@@ -151,7 +167,14 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
         "part": float(bool(unit.row and _PART_ROW.match(unit.row.label))),
     }
     return Candidate(hit, rank, unit, text, form, cell, picked, years,
-                     tuple(features[name] for name in FEATURES))
+                     tuple(features[name] for name in FEATURES), parts)
+
+
+def _row_parts(unit: Unit) -> tuple[tuple[int, str], ...]:
+    assert unit.row is not None
+    years = {c.year for c in unit.row.cells if c.year}
+    return tuple(sorted((y, "H1") for y in years
+                        if all(c.half for c in unit.row.cells if c.year == y)))
 
 
 def _pick(text: str, query: Query) -> Picked | None:
@@ -213,9 +236,7 @@ def unit_fit(query: Query, form: str, unit: Unit) -> float:
 def _with(candidate: Candidate, name: str, value: float) -> Candidate:
     features = list(candidate.features)
     features[FEATURES.index(name)] = value
-    return Candidate(candidate.hit, candidate.rank, candidate.unit, candidate.text,
-                     candidate.matching, candidate.cell, candidate.picked, candidate.years,
-                     tuple(features))
+    return replace(candidate, features=tuple(features))
 
 
 def _answer_cell(unit: Unit, query: Query) -> Cell | None:
@@ -226,7 +247,10 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
     changes = [c for c in unit.row.cells if c.period == "change"]
     if query.change and query.answer_type == "percentage" and changes:
         return changes[0]
-    cells = [c for c in unit.row.cells if c.period != "change"]
+    # a dash reports nothing in its column: it is never the figure
+    cells = [c for c in unit.row.cells if c.period != "change" and not _NIL.match(c.text)]
+    if not cells:
+        return None
     named = [c for c in cells if c.column and _names_column(query, c.column)]
     cells = named or cells  # the column the question names: 員工流失率, Number
     if query.answer_type == "percentage":  # a year's share column, when it has one
@@ -247,12 +271,28 @@ def _names_column(query: Query, column: str) -> bool:
                for f in c.forms for t in f if len(t) > 1 and not t.isdigit())
 
 
-def period_fit(query: Query, years: frozenset[int]) -> float:
-    """1 when the candidate is about an asked year, 0 when it is about other years only,
-    0.5 when the question asks no period or the candidate names none."""
+def period_fit(query: Query, years: frozenset[int], parts: tuple[tuple[int, str], ...] = ()
+               ) -> float:
+    """1 when the candidate is about an asked period, 0 when it is about other periods
+    only (other years, or the first half of a year asked whole), 0.5 when the question asks
+    no period or the candidate names none."""
     if not query.periods or not years:
         return 0.5
-    return 1.0 if years & query.years else 0.0
+    return 1.0 if about(query, years, parts) else 0.0
+
+
+def about(query: Query, years: frozenset[int] | set[int],
+          parts: tuple[tuple[int, str], ...] = ()) -> bool:
+    """Whether `years` (some only in part) hold a period the question asks."""
+    part = dict(parts)
+    return any(period_fits(y, part.get(y, ""), query) for y in years)
+
+
+_NIL = re.compile(r"^[–—-]+$")
+# A designation, not a quantity: a standard's number ("ISO 28000") or a code (「股份代號：
+# 0020（港幣櫃台）及80020」, "stock code 0020", "No. 3"), the codes of a list included.
+_DESIGNATION = re.compile(r"(?:\b(?:iso|iec|gb|gb/t|ohsas|sa|iso/iec|en|astm)[ -]?|(?:代号|代码|"
+                          r"编号|编码|\bcode|\bno\.)[^。;；]{0,16})$")
 
 
 def figures(form: str) -> list[re.Match[str]]:
@@ -264,13 +304,55 @@ def figures(form: str) -> list[re.Match[str]]:
             continue
         if match.start() == 0 and form[match.end():match.end() + 1] == ".":
             continue
+        if _DESIGNATION.search(form, max(0, match.start() - 24), match.start()):
+            continue  # "ISO 28000", "GB/T 19001": a standard's number
         out.append(match)
     return out
 
 
+_PHYSICAL = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|小时|天|公里|平方米|m³|"
+                       r"\b(?:t ?co|tonnes?|tons?|mwh|kwh|gwh|gj|kg|hours?|days?|litres?)")
+_PEOPLE = frozenset("人名位")
+
+
+def stated_measure(text: str) -> tuple[Measure, str]:
+    """What a figure with its unit words (matching form: "25.0%", "937人", "人民币3,405.8
+    百万元", "4,531 人") measures, and its counter word when it is a count."""
+    # a rate measures what its numerator does: 「千瓦時 / 萬元」 is energy, not money
+    text = text.split("/")[0].strip()
+    if re.search(r"[%％‰]|百分|\bper ?cent\b", text):
+        return "percent", ""
+    if _MONEY.search(text):
+        return "money", ""
+    if _PHYSICAL.search(text):
+        return "quantity", ""
+    counter = re.search(rf"(人次|[{COUNTERS}])$|\b(people|employees|persons|times)$", text)
+    return ("count", counter.group()) if counter else ("", "")
+
+
+def measure_fits(query: Query, stated: tuple[Measure, str]) -> bool:
+    """Whether a figure of the `stated` measure can answer: a count is no share and no sum
+    of money, a share no count; 「多少名」 is not answered by 「52所」."""
+    asked, (kind, counter) = query.measure, stated
+    if not asked or not kind:
+        return True
+    if asked != kind:
+        return asked == "money" and kind == "percent" and query.change
+    if kind == "count" and query.unit and counter and query.unit != counter:
+        return query.unit in _PEOPLE and counter in _PEOPLE
+    return True
+
+
+def _figure_text(unit: Unit, cell: Cell | None, picked: Picked | None) -> str:
+    if cell is not None and unit.row is not None:
+        return matching_form(f"{cell.text} {unit.row.unit}")
+    return matching_form(f"{picked.currency}{picked.value}") if picked else ""
+
+
 def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
              picked: Picked | None = None) -> float:
-    """0..1: whether a candidate (matching form) holds the kind of answer asked for. A
+    """0..1: whether a candidate (matching form) holds the kind of answer asked for; 0 for
+    a figure of another measure than the one asked, or no rate where a rate is asked. A
     sentence holds a figure only where binding picked one: a year or a footnote mark
     (「2025 年員工人均受訓時數⁹」) is no answer to "how many"."""
     kind = query.answer_type
@@ -278,10 +360,10 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
     if kind in ("number", "amount", "percentage"):
         if cell is None and unit.kind != "row" and (picked is None or _TERM_ENTRY.match(form)):
             return 0.0
-        if kind == "number" and _MONEY.search(
-                row_unit if cell is not None else
-                matching_form(f"{picked.currency}{picked.value}" if picked else "")):
-            return 0.3  # "how many employees" is not answered in 萬元
+        if not measure_fits(query, stated_measure(_figure_text(unit, cell, picked))):
+            return 0.0
+        if query.rate and not RATE.search(f"{form} {row_unit}"):
+            return 0.0  # an intensity is asked, a total is stated
         if cell is not None:
             value = cell.text
             if kind == "percentage":

@@ -28,6 +28,11 @@ from service.vocabulary import Vocabulary, language
 
 AnswerType = Literal["percentage", "amount", "number", "date", "year", "person",
                      "organisation", "list", "yesno", "definition", "what"]
+# What a figure that answers must measure: a count of things (「多少名」, "how many GPUs"),
+# a share, a sum of money, or a physical quantity ("in tonnes"); "" when the question does
+# not say. A figure of another measure is never the answer (a 25.0% share does not answer
+# "how many female employees").
+Measure = Literal["", "count", "percent", "money", "quantity"]
 CROSS_LINGUAL = 0.85  # a dictionary translation is weaker evidence than the word itself
 
 # Run on the matching form (Simplified, lower case), so one list serves all three scripts;
@@ -56,7 +61,8 @@ _TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     ("percentage", re.compile(r"百分之|百分比|比例|比率|占比|比重|份额|[%％]|率是多少|率为|(?:效|"
                               r"增长|流失|"
                               r"覆盖|出席|利用|回收|毛利|净利)率|\bmargin\b|\b(?:percentage|"
-                              r"proportion|share(?! (?:price|capital|option|award|scheme))|"
+                              r"proportion|"
+                              r"share(?![ -](?:price|capital|option|award|scheme|based))|"
                               r"ratio|percent|rate)\b")),
     ("amount", re.compile(r"人民币|港元|美元|千元|百万元|亿元|万元|"
                           r"(?:收入|营收|利润|毛利|亏损|开支|费用|成本|金额|现金|借款|资产|负债|"
@@ -85,6 +91,9 @@ _ASKING = frozenset((
     # what a follow-up says besides its change: "and back in 2018?", "and the year before?"
     "back", "before", "earlier", "previous", "prior", "last", "same", "period", "figure",
     "上一年", "前一年", "去年", "上年", "同期", "那么", "那年", "这个", "这一"))
+# Words that say which measure of a thing is asked (its count, its sum), which
+# Query.measure holds: 「員工人數」 asks about 員工, and 「客戶人數」 does not answer it.
+_MEASURE_NOUNS = frozenset("人数 数量 数目 总数 金额 总额 数值 count".split())
 # A follow-up asking for the period before the one asked: "and the year before?", 「去年呢？」
 _PREVIOUS_YEAR = re.compile(r"\b(?:the )?(?:year|period) before\b|\b(?:previous|prior|last) "
                             r"year\b|上一年|前一年|去年|上年|上一个年度|上个年度")
@@ -195,6 +204,9 @@ class Query:
     phrases: tuple[Phrase, ...] = ()  # English word pairs found as adjacent translations
     inherited: tuple[str, ...] = ()  # what a follow-up took from earlier turns
     change: bool = False  # it asks how much something changed between periods
+    measure: Measure = ""  # what an answering figure must measure
+    unit: str = ""  # the unit the question names ("名", "吨", "hours"), or ""
+    rate: bool = False  # it asks for a figure per something (intensity, 人均)
     # The dense vector of search_text, when the reader has the embedding model.
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -218,7 +230,45 @@ _QUANTITY_UNIT = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|�
 
 
 def _with_unit(kind: AnswerType, form: str) -> AnswerType:
-    return "number" if kind == "amount" and _QUANTITY_UNIT.search(form) else kind
+    """An "amount" that names a physical unit or counts (「專利資產中有多少項」) is a number."""
+    if kind == "amount" and (_QUANTITY_UNIT.search(form) or _ASKED_COUNTER.search(form)):
+        return "number"
+    return kind
+
+
+# Measure words of a count (「多少名員工」, 「幾次」); the unit a question names as a word.
+COUNTERS = "人名項项家個个次倍輛辆件篇台部款座份條条張张所戶户只艘架種种類类位"
+_ASKED_COUNTER = re.compile(rf"(?:多少|几|幾)\s?([{COUNTERS}])(?!民)")  # not 多少人民幣
+_NAMED_UNIT = re.compile(r"(人次|小时|兆瓦时|千瓦时|立方米|千克|公里|吨)"
+                         r"|\b(?:in )?(hours|tonnes|mwh|kwh|days)\b")
+_COUNT = re.compile(r"\bhow many\b|人数|人次|员工总数|总人数|\bnumber of\b")
+# A sum of money, said as such: "how much" alone may ask for water or electricity.
+_MONEY_WORDS = re.compile(r"人民币|港元|美元|千元|百万元|亿元|万元|收入|营收|利润|毛利|亏损|开支|"
+                          r"费用|成本|金额|现金|借款|资产|负债|股息|款项|薪酬|善款|捐款|资金|"
+                          r"\b(?:rmb|hk\$|us\$|revenues?|profits?|loss(?:es)?|expenses?|"
+                          r"costs?|cash|borrowings|assets|liabilities|income|amount|price|"
+                          r"dividends?|capex|ebitda|proceeds|deposits|remuneration)\b")
+# A rate: a figure per something (intensity, 人均, "per employee", 每萬元收入).
+RATE = re.compile(r"强度|密度|人均|平均|每(?!年|月|天|日|次|周|季)|\bper\b(?! ?cent)|"
+                  r"\bintensity\b|\baverage\b|/")
+
+
+def measure_of(kind: AnswerType, form: str) -> tuple[Measure, str]:
+    """What a figure answering a question (matching form) of answer type `kind` must
+    measure, and the unit word it names ("名", "吨", "hours"), if any."""
+    named = _ASKED_COUNTER.search(form) or _NAMED_UNIT.search(form)
+    unit = next((g for g in named.groups() if g), "") if named else ""
+    if kind == "percentage":
+        return "percent", unit
+    if kind == "amount":
+        return ("money" if _MONEY_WORDS.search(form) else ""), unit
+    if kind != "number":
+        return "", unit
+    if _QUANTITY_UNIT.search(form):
+        return "quantity", unit
+    if _ASKED_COUNTER.search(form) or _COUNT.search(form):
+        return "count", unit
+    return "", unit
 
 
 def periods_in(form: str) -> tuple[Period, ...]:
@@ -284,8 +334,10 @@ class QueryReader:
                         base = re.sub(re.escape(alias), " ", base, flags=re.I)
             search_text = " ".join([base, own.text, *when])
         merged = self._read_one(own.text, search_text)
-        kind = own.answer_type if own.answer_type != "what" else previous.answer_type
-        return replace(merged, answer_type=kind, inherited=tuple(inherited), periods=periods,
+        asks = own if own.answer_type != "what" else previous  # the kind of answer
+        return replace(merged, answer_type=asks.answer_type, measure=asks.measure,
+                       unit=asks.unit, rate=asks.rate, inherited=tuple(inherited),
+                       periods=periods,
                        companies=own.companies or previous.companies,
                        doc_types=own.doc_types or previous.doc_types)
 
@@ -302,6 +354,7 @@ class QueryReader:
         tokens = Counter(v.tokenizer.tokens(matching))
         plan = self._plan(matching, script, tokens)
         skip = _company_tokens(v, companies) | {str(p.year) for p in periods} | _PERIOD_WORDS
+        skip |= _MEASURE_NOUNS
         skip |= {t for m in _DATE_PHRASE.finditer(matching) for t in v.tokenizer.tokens(m[0])}
         concepts = tuple(
             Concept(t, plan.idf[t], plan.forms[t]) for t in plan.tokens
@@ -317,9 +370,13 @@ class QueryReader:
             # "total revenue" asks for the revenue: filings state the total as the thing
             # itself (收入), and "total" translated (全面, 全球) finds other rows.
             concepts = tuple(c for c in concepts if c.token not in _TOTAL) or concepts
+        kind = _with_unit(answer_type(asked), asked)
+        measure, unit = measure_of(kind, asked)
         return Query(
             text=text, search_text=search_text, script=script, matching=matching,
-            answer_type=_with_unit(answer_type(asked), asked), companies=companies, doc_types=kinds,
+            answer_type=kind, measure=measure, unit=unit,
+            rate=kind in ("number", "amount") and bool(RATE.search(asked)),
+            companies=companies, doc_types=kinds,
             names=self._names(text, companies), periods=periods, concepts=concepts,
             tokens=plan.tokens, translated=plan.translated, forms=plan.forms, idf=plan.idf,
             phrases=plan.phrases, change=bool(_CHANGE.search(asked)))

@@ -178,3 +178,11 @@ def test_the_model_is_what_the_engine_serves(engine: Engine) -> None:
     never = replace(engine, model=replace(engine.model, threshold=1.01))
     assert not never.ask("智譜2025年末員工總數是多少？").answerable
     assert answer.confidence >= engine.model.threshold
+
+
+def test_a_sentence_is_quoted_from_the_edition_in_the_askers_language(engine: Engine) -> None:
+    # The English edition's sentence ranks first; its translation in the Chinese edition,
+    # closest in meaning (and mutually so), is what a Chinese reader gets.
+    answer = engine.ask("商汤希望打造的AI产品需符合哪三项伦理原则？")
+    assert answer.answerable and compose.has_cjk(answer.answer.split("]")[-1])
+    assert answer.citations[0].doc_id == "sensetime-esg-2023-zh-hant"

@@ -1,0 +1,117 @@
+"""What a figure must measure and which part of a year it is for: a count is never answered
+by a share or a sum of money, a rate only by a rate, and a first half only by a first half
+(and the whole year never by six months of it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.normalise import matching_form
+from index.tables import read_header, read_row
+from service.binding import period_marks, year_mentions, year_parts
+from service.config import Settings
+from service.engine import Engine
+from service.evidence import figures, measure_fits, stated_measure
+from service.query import answer_type, measure_of
+
+# ---- fast: read from the question and from the figure -------------------------------------
+
+
+@pytest.mark.parametrize(("question", "measure", "unit"), [
+    ("截至2023年底，商湯共有多少名全職員工？", "count", "名"),
+    ("How many female full-time employees did SenseTime have at the end of 2023?", "count", ""),
+    ("2025年智谱董事会开了几次会？", "count", "次"),
+    ("截至2021年6月30日，商汤的专利资产中有多少项是已获授专利？", "count", "项"),
+    ("2023年本公司權益持有人應佔的每股基本虧損是多少人民幣元？", "money", ""),
+    ("How much share-based compensation expense did SenseTime recognise in 2023?", "money", ""),
+    ("What share of SenseTime's 2023 revenue came from the traditional AI segment?",
+     "percent", ""),
+    ("2023年商汤的总耗水量是多少吨？", "quantity", "吨"),
+    ("How much water did SenseTime use in 2023?", "", ""),  # "how much" alone: not money
+])
+def test_the_measure_a_question_asks_for(question: str, measure: str, unit: str) -> None:
+    form = matching_form(question)
+    from service.query import _with_unit  # the answer type as the reader settles it
+    assert measure_of(_with_unit(answer_type(form), form), form) == (measure, unit)
+
+
+@pytest.mark.parametrize(("figure", "measure"), [
+    ("25.0%", "percent"), ("937人", "count"), ("4,531 名", "count"), ("52 所", "count"),
+    ("人民币3,405.8百万元", "money"), ("rmb 20,263 thousand", "money"),
+    ("15.5181 千瓦时 / 万元", "quantity"),  # a rate measures its numerator
+    ("1,881.2 吨", "quantity"), ("6,306.2", ""),
+])
+def test_the_measure_a_figure_states(figure: str, measure: str) -> None:
+    assert stated_measure(matching_form(figure))[0] == measure
+
+
+def test_a_standards_number_and_a_trailing_comma_are_no_figures() -> None:
+    form = matching_form("In 2022, we obtained ISO 28000 certification, 2022, and 45,000 GPUs "
+                         "(股份代號：0020（港幣櫃台）及80020)")
+    assert [m.group() for m in figures(form)] == ["45000"]
+
+
+@pytest.mark.parametrize(("text", "marks"), [
+    ("於2018年、2019年、2020年及2021年上半年，我們的毛利分別為", [(2018, ""), (2019, ""),
+                                                        (2020, ""), (2021, "H1")]),
+    ("截至2020年及2021年6月30日止六個月，我們的客戶從532名增長", [(2020, "H1"), (2021, "H1")]),
+    ("截至2021年6月30日，我們已擁有8,123項專利", [(2021, "mid")]),
+    ("for the six months ended 30 June 2020 and 2021", [(2020, "H1"), (2021, "H1")]),
+    ("revenue in the first half of 2023 and in 2022", [(2023, "H1"), (2022, "")]),
+])
+def test_which_part_of_a_year_a_text_writes(text: str, marks: list[tuple[int, str]]) -> None:
+    form = matching_form(text)
+    assert [(m.year, m.part) for m in year_mentions(form)] == marks
+
+
+def test_a_figure_written_for_a_first_half_is_marked_so() -> None:
+    form = matching_form("於2019年、2020年及2021年上半年，毛利率分別為60.1%、70.5%及73.0%。")
+    marks = period_marks(form, figures(form))
+    assert [(m.year, m.part) if m else None for m in marks] == [
+        (2019, ""), (2020, ""), (2021, "H1")]
+    assert year_parts(form) == ((2021, "H1"),)
+
+
+def test_an_interim_tables_columns_are_first_halves() -> None:
+    header = read_header(["截至6月30日止六個月", "2024年 2023年", "（人民幣千元）"])
+    row = read_row("收入 1,740,000 1,190,000", 0, header, "")
+    assert row is not None and all(c.half for c in row.cells)
+    annual = read_header(["截至12月31日止年度", "2023年 2022年"])
+    row = read_row("收入 3,405,842 3,808,510", 0, annual, "")
+    assert row is not None and not any(c.half for c in row.cells)
+
+
+# ---- with the real corpus -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine(full_corpus_settings: Settings) -> Engine:
+    return Engine.start(full_corpus_settings)
+
+
+def test_a_count_is_not_answered_by_a_share(engine: Engine) -> None:
+    query = engine.read("How many female full-time employees did SenseTime have?")
+    assert not measure_fits(query, stated_measure("25.0%"))
+    assert not measure_fits(query, stated_measure("人民币3,405.8百万元"))
+    assert measure_fits(query, stated_measure("1,618 人"))
+    answer = engine.ask("截至2023年底，商湯共有多少名全職員工？")
+    assert answer.answerable and "4,531" in answer.answer and "%" not in answer.answer
+
+
+def test_a_count_of_one_thing_is_not_answered_by_a_count_of_another(engine: Engine) -> None:
+    query = engine.read("2025年智谱董事会开了几次会？")
+    assert not measure_fits(query, stated_measure("10 件"))
+    assert measure_fits(query, stated_measure("4 次"))
+
+
+def test_an_intensity_is_answered_by_the_intensity_not_the_total(engine: Engine) -> None:
+    answer = engine.ask("What was Zhipu's electricity consumption intensity in 2025, in kWh per "
+                        "RMB 10,000 of revenue?")
+    assert answer.answerable and "15.5181" in answer.answer
+
+
+def test_the_whole_year_is_not_answered_by_its_first_half(engine: Engine) -> None:
+    # The prospectus reports 2021's first half only; the 2023 results report whole years.
+    for question in ("2021年全年商湯的毛利率是多少？", "商湯2023年上半年的收入是多少？"):
+        answer = engine.ask(question)
+        assert not answer.answerable, (question, answer.answer)
+    assert "2023年上半年" in answer.answer  # the period it says is missing
