@@ -28,6 +28,7 @@ UNIT_WORDS = (
     "噸二氧化碳當量", "tCO2e", "tCO₂e", "tCO ₂ e", "噸/人", "tonnes/person", "噸", "tonnes",
     "kg", "千克", "立方米", "m³", "小時", "hours", "人次", "人", "名", "家", "項", "個", "次",
     "件", "篇", "位", "台", "款", "%")
+_HEADCOUNT = re.compile(r"人數|人数|headcount|number of (?:employees|staff|people)", re.I)
 _UNIT_HEADER = re.compile(r"^(?:單位|单位|unit)s?$", re.I)
 _PARENS = re.compile(r"\s*[(（]([^()（）]{1,30})[)）]\s*$")
 _CHANGE = re.compile(r"同比|變動|变动|增減|增减|change", re.I)
@@ -107,6 +108,9 @@ def read_header(lines: Sequence[str]) -> Header:
     joined = "".join(_MARKUP.sub("", line).strip() for line in lines if len(line.strip()) <= 60)
     unit = _unit_in(joined, header=True) or next(
         (u for u in (_unit_in(line, header=True) for line in lines) if u), "")
+    # a header that says it counts people (「員工人數及流失情況」, "headcount") states its
+    # figures in 人 where it names no other unit (a rate column keeps its own %)
+    unit = unit or ("人" if _HEADCOUNT.search(joined) else "")
     text = " ".join(_MARKUP.sub("", line) for line in lines if len(line.strip()) <= 60)
     half = bool(_HALF.search(text)) and not _WHOLE.search(text)
     return Header(tuple(periods), unit, unit_column, change, notes, columns, half)

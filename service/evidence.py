@@ -108,8 +108,8 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
                 continue
             meaning = index.unit_vectors[first + i]
             dense = float(meaning @ vector) if vector is not None else 0.0
-            out.append(replace(_candidate(query, vocabulary, hit, rank, unit, text, passage,
-                                          dense, hit.score / top), meaning=meaning))
+            out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
+                                  hit.score / top, meaning))
     best = max((c.feature("dense") for c in out), default=0.0)
     return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
 
@@ -134,7 +134,8 @@ def coverage(concepts: tuple[Concept, ...], tokens: frozenset[str] | set[str]) -
 
 
 def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: Unit,
-               text: str, passage: _Passage, dense: float, retrieval: float) -> Candidate:
+               text: str, passage: _Passage, dense: float, retrieval: float,
+               meaning: np.ndarray | None = None) -> Candidate:
     form = matching_form(text)
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
@@ -167,7 +168,7 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
         "part": float(bool(unit.row and _PART_ROW.match(unit.row.label))),
     }
     return Candidate(hit, rank, unit, text, form, cell, picked, years,
-                     tuple(features[name] for name in FEATURES), parts)
+                     tuple(features[name] for name in FEATURES), parts, meaning)
 
 
 def _row_parts(unit: Unit) -> tuple[tuple[int, str], ...]:
@@ -292,7 +293,8 @@ _NIL = re.compile(r"^[–—-]+$")
 # A designation, not a quantity: a standard's number ("ISO 28000") or a code (「股份代號：
 # 0020（港幣櫃台）及80020」, "stock code 0020", "No. 3"), the codes of a list included.
 _DESIGNATION = re.compile(r"(?:\b(?:iso|iec|gb|gb/t|ohsas|sa|iso/iec|en|astm)[ -]?|(?:代号|代码|"
-                          r"编号|编码|\bcode|\bno\.)[^。;；]{0,16})$")
+                          r"编号|编码|\bcode|\bno\.)\s?[:：]?\s?(?:\d+\s?(?:\([^()]{0,8}\))?\s?"
+                          r"(?:及|和|、|,|and)\s?)*)$")
 
 
 def figures(form: str) -> list[re.Match[str]]:
@@ -364,6 +366,9 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
             return 0.0
         if query.rate and not RATE.search(f"{form} {row_unit}"):
             return 0.0  # an intensity is asked, a total is stated
+        if cell is not None and _PART_ROW.match(unit.row.label if unit.row else "") and all(
+                c.found(frozenset(unit.tokens)) for c in query.concepts):
+            return 0.0  # 「－銷售開支」 is a share of something the question does not name
         if cell is not None:
             value = cell.text
             if kind == "percentage":

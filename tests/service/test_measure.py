@@ -49,6 +49,9 @@ def test_a_standards_number_and_a_trailing_comma_are_no_figures() -> None:
     form = matching_form("In 2022, we obtained ISO 28000 certification, 2022, and 45,000 GPUs "
                          "(股份代號：0020（港幣櫃台）及80020)")
     assert [m.group() for m in figures(form)] == ["45000"]
+    # a code library is no code: 「代碼庫…獲得超過38,000顆星標」 keeps its figure
+    assert [m.group() for m in figures(matching_form("代碼庫在GitHub上獲得38,000顆星標"))] == [
+        "38000"]
 
 
 @pytest.mark.parametrize(("text", "marks"), [
@@ -70,6 +73,14 @@ def test_a_figure_written_for_a_first_half_is_marked_so() -> None:
     assert [(m.year, m.part) if m else None for m in marks] == [
         (2019, ""), (2020, ""), (2021, "H1")]
     assert year_parts(form) == ((2021, "H1"),)
+
+
+def test_a_table_that_counts_people_states_its_figures_in_people() -> None:
+    header = read_header(["員工人數及流失情況\t\t員工結構\t員工流失率"])
+    row = read_row("按地域劃分\t中國大陸\t4,240\t10.2%", 0, header, "")
+    assert row is not None and row.unit == "人"
+    assert stated_measure(matching_form(f"{row.cells[0].text} {row.unit}"))[0] == "count"
+    assert stated_measure(matching_form(f"{row.cells[1].text} {row.unit}"))[0] == "percent"
 
 
 def test_an_interim_tables_columns_are_first_halves() -> None:
@@ -115,3 +126,10 @@ def test_the_whole_year_is_not_answered_by_its_first_half(engine: Engine) -> Non
         answer = engine.ask(question)
         assert not answer.answerable, (question, answer.answer)
     assert "2023年上半年" in answer.answer  # the period it says is missing
+
+
+def test_a_part_row_answers_only_a_question_naming_its_whole(engine: Engine) -> None:
+    # 「－銷售開支 20,263」 is the depreciation charged to selling expenses, not them.
+    answer = engine.ask("商湯2023年的銷售開支是多少？")
+    assert answer.answerable and "20,263" not in answer.answer, answer.answer
+    assert "818" in answer.answer
