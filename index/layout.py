@@ -17,6 +17,7 @@ _BARE_NUMBER = re.compile(r"^\d{1,3}$")
 _TOC_DASH = re.compile(r"^-\s*(\d{1,3})\s+(.+)$")
 _TOC_TAB = re.compile(r"^(.+?)\t+(\d{1,3})$")
 _SECTION_NUMBER = re.compile(r"^\d{1,2}(\.\d{1,2})+\s*")
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\s+\S")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
 _NUMERIC_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?%?[)）]?$")
 BULLET = re.compile(r"^(•|·|-\s|\*\s|◊|(\(|（)[0-9a-zA-Z一二三四五六七八九十ivx]{1,4}(\)|）)"
@@ -178,6 +179,32 @@ def _key(title: str) -> str:
     return converter("t2s").convert(re.sub(r"\s+", "", title)).lower()
 
 
+# The chapters a filing's genre prescribes, standing in for the contents a document does
+# not print: HKEX results announcements, annual reports and listing documents open their
+# chapters with these titles (compared by _key, so either script; English as the English
+# editions print them).
+GENRE_CHAPTERS = frozenset(_key(t) for t in """
+主要摘要 財務摘要 摘要 主席報告 主席報告書 主席致辭 業務回顧及展望 業務回顧 業務展望
+管理層討論與分析 管理層討論及分析 綜合收益表 綜合損益表 綜合全面收益表 綜合損益及其他全面收益表
+綜合財務狀況表 綜合權益變動表 綜合現金流量表 財務報表附註 綜合財務報表附註 其他資料 企業管治
+企業管治報告 董事會報告 董事及高級管理層 釋義 概要 風險因素 行業概覽 監管概覽
+歷史、重組及公司架構 歷史及發展 業務 合約安排 與控股股東的關係 關連交易 主要股東 股本 財務資料
+未來計劃及所得款項用途 基石投資者 包銷 全球發售的架構 會計師報告 未經審核備考財務資料
+法定及一般資料 末期股息 股東週年大會 暫停辦理股份過戶登記手續 購買、出售或贖回本公司的上市證券
+審核委員會 刊發全年業績及年度報告
+""".split()) | frozenset(_key(t) for t in (
+    "Financial Highlights", "Business Review and Outlook", "Business Review",
+    "Management Discussion and Analysis", "Management's Discussion and Analysis",
+    "Consolidated Statement of Profit or Loss", "Consolidated Income Statement",
+    "Consolidated Statement of Comprehensive Income",
+    "Consolidated Statement of Financial Position", "Consolidated Statement of Cash Flows",
+    "Notes to the Financial Statements", "Notes to the Consolidated Financial Statements",
+    "Other Information", "Corporate Governance", "Corporate Governance Report",
+    "Report of the Directors", "Directors and Senior Management", "Definitions", "Summary",
+    "Risk Factors", "Industry Overview", "Regulatory Overview", "Business",
+    "Financial Information", "Future Plans and Use of Proceeds"))
+
+
 def listed(contents: Contents, key: str) -> tuple[int, int] | None:
     """The contents entry of a body heading: the same title, or one that holds the other
     (the contents and the body word titles a little differently)."""
@@ -210,6 +237,7 @@ def analyse(text: str) -> Layout:
     toc_pages: list[int | None] = []
     markers: dict[int, int] = {}
     starts = {i for i, (a, b) in enumerate(spans) if _PAGE_START.match(text[a:b])}
+    opening: list[int] = []  # guessed headings that open a page
     for index, body in enumerate(bodies):
         kind, level, toc_page = _classify(index, body, bodies, toc_lines, headers,
                                           index in starts)
@@ -217,12 +245,12 @@ def analyse(text: str) -> Layout:
             markers[index] = int(m.group(1))
         if kind == "heading" and level == GUESSED and index in starts and not toc_lines \
                 and not _NOT_CHAPTER.search(body):
-            # Without contents, a heading that opens a page opens a chapter: filings start
-            # chapters on a new page (" 業務回顧及展望", " 管理層討論與分析").
-            level = 1
+            opening.append(index)
         kinds.append(kind)
         levels.append(level)
         toc_pages.append(toc_page)
+    if not toc_lines:
+        _genre_chapters(bodies, kinds, levels, starts, opening)
     _align_contents(bodies, kinds, levels, toc_pages, toc_lines, toc_titles)
     _demote_table_headers(kinds, levels, bodies)
     lengths = sorted(len(b) for b, k in zip(bodies, kinds, strict=True) if k == "text")
@@ -232,6 +260,31 @@ def analyse(text: str) -> Layout:
                        toc_pages[i] if kinds[i] == "heading" else None)
                   for i, (s, e) in enumerate(spans))
     return Layout(lines=lines, wrapped=0 < full <= 70, full_width=full)
+
+
+def _genre_chapters(bodies: list[str], kinds: list[LineKind], levels: list[int],
+                    starts: set[int], opening: list[int]) -> None:
+    """Chapters of a document without contents: the lines that print a title its genre
+    prescribes (GENRE_CHAPTERS) and stand apart (after a blank line or opening a page,
+    however the line after them runs on: " 管理層討論與分析" is followed by its text).
+    Where it prints none of them, a heading that opens a page opens a chapter, as filings
+    start chapters on a new page; where it does, those are its chapters, and a page-opening
+    heading (" 智能汽車") is a section like any other."""
+    chapters = [i for i, body in enumerate(bodies) if kinds[i] in ("heading", "text")
+                and (i == 0 or not bodies[i - 1] or i in starts)
+                and _key(clean_title(body)) in GENRE_CHAPTERS]
+    if len(chapters) < 2:
+        for i in opening:
+            levels[i] = 1
+        return
+    for i in chapters:
+        kinds[i], levels[i] = "heading", 1
+    # Below such chapters a numbered heading is a section ("5 按性質劃分的開支", the notes
+    # to the financial statements) and its decimals go deeper ("2.1 編製基準").
+    for i, body in enumerate(bodies):
+        number = _NUMBERED.match(body.strip())
+        if kinds[i] == "heading" and number and i not in chapters:
+            levels[i] = min(2 + number.group(1).count("."), 4)
 
 
 def _classify(index: int, body: str, bodies: list[str], toc_lines: set[int],

@@ -205,3 +205,28 @@ def test_guessed_headings_without_structure_nest_one_level() -> None:
     paths = section_paths(text, analyse(text))
     assert paths[4] == ("公司概況", "發展歷程")
     assert paths[8] == ("公司概況", "企業文化")
+
+
+GENRE = ("主要摘要\n\n財務概要\n\n收入下降。\n\n 業務回顧及展望\n本年度業務穩健。\n\n"
+         " 智能汽車\n\n出貨量增長。\n 管理層討論與分析\n收入減少10.6%。\n\n資本負債比率\n\n"
+         "比率為-14.8%。\n\n 財務報表附註\n\n5 按性質劃分的開支\n\n開支如下。\n\n2.1 編製基準\n\n"
+         "本報告按準則編製。\n")
+
+
+def test_a_filing_without_contents_opens_the_chapters_its_genre_prescribes() -> None:
+    paths = dict(zip(GENRE.split("\n"), section_paths(GENRE, analyse(GENRE)), strict=True))
+    assert paths["收入下降。"] == ("主要摘要", "財務概要")
+    # a page-opening heading is a section of the chapter open, not a chapter of its own
+    assert paths["出貨量增長。"] == ("業務回顧及展望", "智能汽車")
+    # the chapter title is read even with its text running on right after it
+    assert paths["收入減少10.6%。"] == ("管理層討論與分析",)
+    assert paths["比率為-14.8%。"] == ("管理層討論與分析", "資本負債比率")
+    # numbered notes are sections of their chapter, their decimals a level deeper
+    assert paths["開支如下。"] == ("財務報表附註", "5 按性質劃分的開支")
+    assert paths["本報告按準則編製。"][:2] == ("財務報表附註", "5 按性質劃分的開支")
+
+
+def test_without_genre_chapters_a_page_opening_heading_opens_a_chapter() -> None:
+    text = "概況\n\n公司成立於2014年。\n 研究與開發\n\n我們投入研發。\n"
+    paths = dict(zip(text.split("\n"), section_paths(text, analyse(text)), strict=True))
+    assert paths["我們投入研發。"] == ("研究與開發",)
