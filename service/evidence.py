@@ -24,7 +24,7 @@ from service.binding import (
     pick_person,
     year_parts,
 )
-from service.query import COUNTERS, RATE, Concept, Measure, Query
+from service.query import COUNTERS, RATE, Concept, Measure, Query, currency_of
 from service.retrieve import Hit
 from service.vocabulary import Vocabulary, language
 
@@ -290,6 +290,9 @@ def about(query: Query, years: frozenset[int] | set[int],
 
 
 _NIL = re.compile(r"^[–—-]+$")
+_DIGIT = "一二三四五六七八九"
+_CHINESE_COUNT = re.compile(rf"(?<![{_DIGIT}两十百千万亿])(?:[二两三四五六七八九]|十[{_DIGIT}]?|"
+                            rf"[二三四五六七八九]十[{_DIGIT}]?)(?=[{COUNTERS}])(?!个月)")
 # A designation, not a quantity: a standard's number ("ISO 28000") or a code (「股份代號：
 # 0020（港幣櫃台）及80020」, "stock code 0020", "No. 3"), the codes of a list included.
 _DESIGNATION = re.compile(r"(?:\b(?:iso|iec|gb|gb/t|ohsas|sa|iso/iec|en|astm)[ -]?|(?:代号|代码|"
@@ -309,7 +312,11 @@ def figures(form: str) -> list[re.Match[str]]:
         if _DESIGNATION.search(form, max(0, match.start() - 24), match.start()):
             continue  # "ISO 28000", "GB/T 19001": a standard's number
         out.append(match)
-    return out
+    # Counts written in Chinese numerals (「共進行四次」, 「三項」) are figures too, when a
+    # counter follows; a lone 一 (一家總部位於…) and an ordinal (第三次) are not, nor a
+    # span of months (六個月)
+    out += [m for m in _CHINESE_COUNT.finditer(form) if form[max(0, m.start() - 1)] != "第"]
+    return sorted(out, key=lambda m: m.start())
 
 
 _PHYSICAL = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|小时|天|公里|平方米|m³|"
@@ -319,13 +326,14 @@ _PEOPLE = frozenset("人名位")
 
 def stated_measure(text: str) -> tuple[Measure, str]:
     """What a figure with its unit words (matching form: "25.0%", "937人", "人民币3,405.8
-    百万元", "4,531 人") measures, and its counter word when it is a count."""
+    百万元", "4,531 人") measures, and its counter word when it is a count (its currency
+    when it is money)."""
     # a rate measures what its numerator does: 「千瓦時 / 萬元」 is energy, not money
     text = text.split("/")[0].strip()
     if re.search(r"[%％‰]|百分|\bper ?cent\b", text):
         return "percent", ""
     if _MONEY.search(text):
-        return "money", ""
+        return "money", currency_of(text)  # its currency, where it says
     if _PHYSICAL.search(text):
         return "quantity", ""
     counter = re.search(rf"(人次|[{COUNTERS}])$|\b(people|employees|persons|times)$", text)
@@ -340,6 +348,8 @@ def measure_fits(query: Query, stated: tuple[Measure, str]) -> bool:
         return True
     if asked != kind:
         return asked == "money" and kind == "percent" and query.change
+    if kind == "money" and query.currency and counter and counter != query.currency:
+        return False  # 人民幣 where HK$ is asked
     if kind == "count" and query.unit and counter and query.unit != counter:
         return query.unit in _PEOPLE and counter in _PEOPLE
     return True

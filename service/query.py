@@ -42,8 +42,10 @@ _TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
                          r"is|are|"
                          r"was|were|has|have|had|can|will)\b")),
     ("year", re.compile(r"哪一?年|何年|\b(?:what|which) year\b|\bin what year\b")),
+    # "when" asks a date where it opens the question; inside it, it is a conjunction ("which
+    # certifications does Zhipu look for when it screens suppliers")
     ("date", re.compile(r"何时|什么时候|甚么时候|哪一?天|哪一?日|何日|哪个月|几月|几号|什么日期|"
-                        r"\bwhen\b|"
+                        r"^(?:and |so |then )?when\b|"
                         r"\b(?:what|which) (?:date|month|day)\b|\bsince when\b")),
     ("list", re.compile(r"\bwho are\b|\bwho were\b|\bmembers\b|哪些人|成员")),
     ("person", re.compile(r"谁|哪位|\bwho(?:m|se)?\b")),
@@ -207,6 +209,7 @@ class Query:
     measure: Measure = ""  # what an answering figure must measure
     unit: str = ""  # the unit the question names ("名", "吨", "hours"), or ""
     rate: bool = False  # it asks for a figure per something (intensity, 人均)
+    currency: str = ""  # the currency it names ("hkd", "usd", "rmb"), or ""
     # The dense vector of search_text, when the reader has the embedding model.
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -251,6 +254,17 @@ _MONEY_WORDS = re.compile(r"人民币|港元|美元|千元|百万元|亿元|万�
 # A rate: a figure per something (intensity, 人均, "per employee", 每萬元收入).
 RATE = re.compile(r"强度|密度|人均|平均|每(?!年|月|天|日|次|周|季)|\bper\b(?! ?cent)|"
                   r"\bintensity\b|\baverage\b|/")
+
+
+# The currency a question names: a sum in another one does not answer it ("in HK$ million").
+CURRENCIES = (("hkd", re.compile(r"港元|港币|hk\$|\bhkd\b|hong kong dollars?")),
+              ("usd", re.compile(r"美元|us\$|\busd\b|us dollars?")),
+              ("rmb", re.compile(r"人民币|\brmb\b|\bcny\b|renminbi")))
+
+
+def currency_of(form: str) -> str:
+    """The currency a matching form names ("hkd", "usd", "rmb"), or ""."""
+    return next((name for name, pattern in CURRENCIES if pattern.search(form)), "")
 
 
 def measure_of(kind: AnswerType, form: str) -> tuple[Measure, str]:
@@ -336,7 +350,8 @@ class QueryReader:
         merged = self._read_one(own.text, search_text)
         asks = own if own.answer_type != "what" else previous  # the kind of answer
         return replace(merged, answer_type=asks.answer_type, measure=asks.measure,
-                       unit=asks.unit, rate=asks.rate, inherited=tuple(inherited),
+                       unit=asks.unit, rate=asks.rate, currency=asks.currency,
+                       inherited=tuple(inherited),
                        periods=periods,
                        companies=own.companies or previous.companies,
                        doc_types=own.doc_types or previous.doc_types)
@@ -376,6 +391,7 @@ class QueryReader:
             text=text, search_text=search_text, script=script, matching=matching,
             answer_type=kind, measure=measure, unit=unit,
             rate=kind in ("number", "amount") and bool(RATE.search(asked)),
+            currency=currency_of(asked),
             companies=companies, doc_types=kinds,
             names=self._names(text, companies), periods=periods, concepts=concepts,
             tokens=plan.tokens, translated=plan.translated, forms=plan.forms, idf=plan.idf,

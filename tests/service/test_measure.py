@@ -12,7 +12,7 @@ from service.binding import period_marks, year_mentions, year_parts
 from service.config import Settings
 from service.engine import Engine
 from service.evidence import figures, measure_fits, stated_measure
-from service.query import answer_type, measure_of
+from service.query import answer_type, currency_of, measure_of
 
 # ---- fast: read from the question and from the figure -------------------------------------
 
@@ -43,6 +43,29 @@ def test_the_measure_a_question_asks_for(question: str, measure: str, unit: str)
 ])
 def test_the_measure_a_figure_states(figure: str, measure: str) -> None:
     assert stated_measure(matching_form(figure))[0] == measure
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("報告期內，商湯共進行四次內部紅藍對抗攻防演習", ["四"]),
+    ("共有二十三名董事及12項專利", ["二十三", "12"]),
+    ("一家總部位於日本的汽車製造商", []),  # a lone 一 is an article, not a count
+    ("第三次會議", []), ("截至6月30日止六個月", []),  # an ordinal, a span of months
+])
+def test_counts_in_chinese_numerals_are_figures(text: str, found: list[str]) -> None:
+    assert [m.group() for m in figures(matching_form(text))] == found
+
+
+def test_when_asks_a_date_only_where_it_opens_the_question() -> None:
+    assert answer_type(matching_form("When did SenseTime list its shares?")) == "date"
+    assert answer_type(matching_form(
+        "Which certifications does Zhipu look for when it screens suppliers?")) != "date"
+
+
+def test_a_sum_in_another_currency_does_not_answer() -> None:
+    form = matching_form("How much of the IPO net proceeds (in HK$ million) remained unused?")
+    assert currency_of(form) == "hkd"
+    assert stated_measure(matching_form("人民幣1,083.6百萬元")) == ("money", "rmb")
+    assert stated_measure(matching_form("港幣6,351.0百萬元")) == ("money", "hkd")
 
 
 def test_a_standards_number_and_a_trailing_comma_are_no_figures() -> None:
@@ -133,3 +156,10 @@ def test_a_part_row_answers_only_a_question_naming_its_whole(engine: Engine) -> 
     answer = engine.ask("商湯2023年的銷售開支是多少？")
     assert answer.answerable and "20,263" not in answer.answer, answer.answer
     assert "818" in answer.answer
+
+
+def test_a_figure_in_another_currency_is_not_the_answer(engine: Engine) -> None:
+    query = engine.read("How much of the IPO net proceeds (in HK$ million) remained unused?")
+    assert not measure_fits(query, stated_measure(matching_form("人民幣1,083.6百萬元")))
+    assert measure_fits(query, stated_measure(matching_form("港幣6,351.0百萬元")))
+    assert measure_fits(query, stated_measure(matching_form("6,351.0百萬元")))  # not said
