@@ -125,10 +125,12 @@ def pick_figure(text: str, query: Query) -> Picked | None:
     kinds = [_kind(text, m, query, query.unit) for m in found]
     tiers = [_period_tier(y, query) for y in period_marks(form, found)]
     # The kind asked rules first (a figure of another period falls a rank), then a figure
-    # written for the asked period, then how well the subject words bind it.
-    kind, _, match = max(zip(kinds, tiers, found, strict=True),
-                         key=lambda p: (p[0] + min(p[1], 0), max(p[1], 0),
-                                        _nearness(p[2].span(), anchors, form)))
+    # written for the asked period, then one counting what is asked (「257個聯合研究項目」,
+    # not the 「52所高校」 before it), then how well the subject words bind it.
+    kind, _, _, match = max(zip(kinds, tiers, [_counts(query, form, m) for m in found], found,
+                                strict=True),
+                            key=lambda p: (p[0] + min(p[1], 0), max(p[1], 0), p[2],
+                                           _nearness(p[3].span(), anchors, form)))
     a, b = match.span()
     if a > 0 and text[a - 1] in "-–—" and (a < 2 or not text[a - 2].isalnum()):
         a -= 1  # a negative figure: "-14.8%"
@@ -140,6 +142,19 @@ def pick_figure(text: str, query: Query) -> Picked | None:
     bound = _bound(match.span(), _anchors(query, form, years=False), form) * (
         1.0 if kind else 0.5)
     return Picked(text[a:end].strip(), before.group().strip() if before else "", bound)
+
+
+def _counts(query: Query, form: str, figure: re.Match[str]) -> float:
+    """The share of what the question counts ("joint research projects") that a figure's
+    own words name: those right after it and its counter (「257個聯合研究項目」), or those
+    before it in its clause (「客戶數量已超過2,400家」)."""
+    if not query.counted:
+        return 0.0
+    after = _CLAUSE.split(form[figure.end():figure.end() + 16], maxsplit=1)[0]
+    own = form[_clause_of(figure.start(), form)[0]:figure.start()] + " " + after
+    concepts = [c for c in query.concepts if c.token in query.counted]
+    found = sum(1 for c in concepts if any(all(t in own for t in f) for f in c.forms))
+    return found / len(concepts) if concepts else 0.0
 
 
 def _bound(span: tuple[int, int], anchors: list[list[tuple[int, int, float]]],

@@ -210,6 +210,9 @@ class Query:
     unit: str = ""  # the unit the question names ("名", "吨", "hours"), or ""
     rate: bool = False  # it asks for a figure per something (intensity, 人均)
     currency: str = ""  # the currency it names ("hkd", "usd", "rmb"), or ""
+    # the concepts naming what a count counts: "how many [joint research projects]",
+    # 「多少名[全職員工]」; a figure counting them is the answer, not one beside it
+    counted: tuple[str, ...] = ()
     # The dense vector of search_text, when the reader has the embedding model.
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -265,6 +268,29 @@ CURRENCIES = (("hkd", re.compile(r"港元|港币|hk\$|\bhkd\b|hong kong dollars?
 def currency_of(form: str) -> str:
     """The currency a matching form names ("hkd", "usd", "rmb"), or ""."""
     return next((name for name, pattern in CURRENCIES if pattern.search(form)), "")
+
+
+_HOW_MANY = re.compile(r"\bhow many ([a-z'&\- ]+)")
+# Where the counted noun of "how many …" ends: an auxiliary or preposition, a verb in the
+# past ("used", "left"), a possessive ("SenseTime's")
+_COUNT_ENDS = frozenset("""did does do had has have were was are is will can could would in at by
+for of on from with there that which who left took made held got ran run""".split())
+_HOW_MANY_ZH = re.compile(rf"(?:多少|几|幾)\s?[{COUNTERS}]?\s?([\u4e00-\u9fff]{{1,8}}?)"
+                          r"(?=[是的有在呢吗嗎?？,，]|$)")
+
+
+def _counted(form: str) -> str:
+    """What a count question counts, as it says it: "joint research projects", 「全职员工」."""
+    english = _HOW_MANY.search(form)
+    if english:
+        words: list[str] = []
+        for word in english.group(1).split()[:4]:
+            if word in _COUNT_ENDS or word.endswith(("ed", "'s")):
+                break
+            words.append(word)
+        return " ".join(words)
+    found = _HOW_MANY_ZH.search(form)
+    return found.group(1) if found else ""
 
 
 def measure_of(kind: AnswerType, form: str) -> tuple[Measure, str]:
@@ -351,6 +377,7 @@ class QueryReader:
         asks = own if own.answer_type != "what" else previous  # the kind of answer
         return replace(merged, answer_type=asks.answer_type, measure=asks.measure,
                        unit=asks.unit, rate=asks.rate, currency=asks.currency,
+                       counted=asks.counted,
                        inherited=tuple(inherited),
                        periods=periods,
                        companies=own.companies or previous.companies,
@@ -387,6 +414,8 @@ class QueryReader:
             concepts = tuple(c for c in concepts if c.token not in _TOTAL) or concepts
         kind = _with_unit(answer_type(asked), asked)
         measure, unit = measure_of(kind, asked)
+        counted = _counted(asked)
+        counted_tokens = set(v.tokenizer.tokens(counted)) if counted else set()
         return Query(
             text=text, search_text=search_text, script=script, matching=matching,
             answer_type=kind, measure=measure, unit=unit,
@@ -395,7 +424,9 @@ class QueryReader:
             companies=companies, doc_types=kinds,
             names=self._names(text, companies), periods=periods, concepts=concepts,
             tokens=plan.tokens, translated=plan.translated, forms=plan.forms, idf=plan.idf,
-            phrases=plan.phrases, change=bool(_CHANGE.search(asked)))
+            phrases=plan.phrases, change=bool(_CHANGE.search(asked)),
+            counted=tuple(c.token for c in concepts if c.token in counted_tokens
+                          or any(t in counted_tokens for t in c.forms[0])))
 
     def _phrase_concepts(self, matching: str, concepts: tuple[Concept, ...]
                          ) -> tuple[Concept, ...]:

@@ -8,7 +8,7 @@ import pytest
 
 from index.normalise import matching_form
 from index.tables import read_header, read_row
-from service.binding import period_marks, year_mentions, year_parts
+from service.binding import period_marks, pick_figure, year_mentions, year_parts
 from service.config import Settings
 from service.engine import Engine
 from service.evidence import figures, measure_fits, stated_measure
@@ -163,3 +163,18 @@ def test_a_figure_in_another_currency_is_not_the_answer(engine: Engine) -> None:
     assert not measure_fits(query, stated_measure(matching_form("人民幣1,083.6百萬元")))
     assert measure_fits(query, stated_measure(matching_form("港幣6,351.0百萬元")))
     assert measure_fits(query, stated_measure(matching_form("6,351.0百萬元")))  # not said
+
+
+@pytest.mark.parametrize(("question", "sentence", "value"), [
+    # the count written before its noun: what "how many" asks for follows the figure
+    ("How many joint research projects did the group run with universities?",
+     "我們與52所高校密切合作，建立15個聯合實驗室，並開展257個聯合研究項目。", "257個"),
+    # or the noun stands before the figure in its clause
+    ("How many customers used the software platforms?",
+     "我們軟件平台的客戶數量已超過2,400家，並賦能200多款手機應用程序，其中有5款每月活躍用戶超過1億。",
+     "2,400家"),
+])
+def test_a_count_is_the_figure_counting_what_is_asked(engine: Engine, question: str,
+                                                      sentence: str, value: str) -> None:
+    picked = pick_figure(sentence, engine.read(question))
+    assert picked is not None and picked.value == value
