@@ -104,7 +104,7 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
                 continue
             text = display(documents[hit.chunk.doc_id].text[unit.start:unit.end],
                            table=unit.kind == "row")
-            if sum(ch.isalnum() for ch in text) < 4:  # "4.", "(b)": nothing to quote
+            if not _QUOTABLE.search(text):  # "4.", "(b)": nothing to quote
                 continue
             meaning = index.unit_vectors[first + i]
             dense = float(meaning @ vector) if vector is not None else 0.0
@@ -227,7 +227,10 @@ _UNIT_NAMES = (("吨", "tonne", "t"), ("兆瓦时", "mwh"), ("千瓦时", "kwh")
 def unit_fit(query: Query, form: str, unit: Unit) -> float:
     """1 when the question names a unit ("in tonnes", 多少兆瓦時) the candidate states,
     0 when it states another, 0.5 when the question names none."""
-    asked = [group for group in _UNIT_NAMES if any(name in query.matching for name in group)]
+    asked = query.__dict__.get("_unit_groups")
+    if asked is None:  # read once per query (derived from the frozen query, so kept on it)
+        asked = [group for group in _UNIT_NAMES if any(name in query.matching for name in group)]
+        query.__dict__["_unit_groups"] = asked
     if not asked:
         return 0.5
     stated = matching_form(unit.row.unit) + " " + form if unit.row else form
@@ -290,6 +293,7 @@ def about(query: Query, years: frozenset[int] | set[int],
 
 
 _NIL = re.compile(r"^[–—-]+$")
+_QUOTABLE = re.compile(r"(?:[^\W_].*?){4}", re.S)  # four letters, digits or characters
 _DIGIT = "一二三四五六七八九"
 _CHINESE_COUNT = re.compile(rf"(?<![{_DIGIT}两十百千万亿])(?:[二两三四五六七八九]|十[{_DIGIT}]?|"
                             rf"[二三四五六七八九]十[{_DIGIT}]?)(?=[{COUNTERS}])(?!个月)")
