@@ -302,10 +302,13 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
     return 0 if percent else 1
 
 
-_DATE_TEXT = re.compile(r"(?:19|20)\d\d ?年 ?\d{1,2} ?月(?: ?\d{1,2} ?日)?|"
-                        r"\d{1,2} ?月 ?\d{1,2} ?日|"
-                        r"(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|"
-                        r"September|October|November|December)(?: \d{1,2},?)? (?:19|20)\d\d")
+# A date as filings write it, in either script or case (display or matching form):
+# 「2023年12月30日」, 「12月30日」, "30 December 2021", "December 30, 2021", "Dec 2021".
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
+DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月(?: ?\d{{1,2}} ?日)?|"
+                  rf"\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
+                  rf"(?:\b\d{{1,2}} )?\b{_MONTH}(?: \d{{1,2}},?)? (?:19|20)\d\d", re.I)
 _YEAR_TEXT = re.compile(r"(?<![\d.])(?:19|20)\d\d(?![\d.])(?: ?年)?")
 _PERSON_TEXT = re.compile(r"([\u4e00-\u9fff]{2,3})(?:先生|女士|博士|教授)|(?:Mr|Ms|Mrs|Dr|Prof)\.? "
                           r"([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})")
@@ -317,7 +320,7 @@ _TITLES = frozenset("先生 女士 博士 教授 董事 主席".split())
 def pick_date(text: str, query: Query) -> Picked | None:
     """The date (for a year question, the year) a sentence states that the subject words
     bind best, as it writes it."""
-    pattern = _DATE_TEXT if query.answer_type == "date" else _YEAR_TEXT
+    pattern = DATE if query.answer_type == "date" else _YEAR_TEXT
     found = list(pattern.finditer(text)) or list(_YEAR_TEXT.finditer(text))
     # The end of a reporting period (「截至2023年12月31日止年度」, "year ended 31 December
     # 2023") says which period, not when something happened.

@@ -16,6 +16,7 @@ from index.normalise import matching_form
 from index.reader import LoadedIndex
 from index.types import Cell, Document, Unit
 from service.binding import (
+    DATE,
     Picked,
     clause_cover,
     period_fits,
@@ -34,10 +35,6 @@ FEATURES = ("cover", "cover_passage", "cover_context", "bound", "rarest", "numbe
             "phrase", "length", "same_language", "company", "part")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _NUMBER = re.compile(r"(?:(?<=rmb)|(?<![a-z\d.]))(?<![a-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?")
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-_FULL_DATE = re.compile(rf"(?:19|20)\d\d ?年 ?\d{{1,2}} ?月|\d{{1,2}} ?月 ?\d{{1,2}} ?日|"
-                        rf"\b{_MONTH} (?:\d{{1,2}}, )?(?:19|20)\d\d|\d{{1,2}} {_MONTH} (?:19|"
-                        rf"20)\d\d")
 _PERCENT = re.compile(r"\d(?:\.\d+)? ?(?:%|％|‰)|百分之|\bper ?cent\b")
 _CURRENCY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$|million|billion|百万|亿|万元|"
                        r"千元")
@@ -399,7 +396,7 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
             return 1.0 if _CURRENCY.search(form) else 0.6
         return 1.0
     if kind in ("date", "year"):
-        if _FULL_DATE.search(form):
+        if DATE.search(form):
             return 1.0
         return (1.0 if kind == "year" else 0.6) if _YEAR.search(form) else 0.0
     signs = {"person": _PERSON, "organisation": _ORG, "list": _LIST, "yesno": _YESNO,
