@@ -25,7 +25,15 @@ from service.binding import (
     pick_person,
     year_parts,
 )
-from service.query import COUNTERS, RATE, Concept, Measure, Query, currency_of
+from service.query import (
+    COUNTERS,
+    QUANTITY_UNIT,
+    RATE,
+    Concept,
+    Measure,
+    Query,
+    currency_of,
+)
 from service.retrieve import Hit
 from service.vocabulary import Vocabulary, language
 
@@ -320,8 +328,6 @@ def figures(form: str) -> list[re.Match[str]]:
     return sorted(out, key=lambda m: m.start())
 
 
-_PHYSICAL = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|小时|天|公里|平方米|m³|"
-                       r"\b(?:t ?co|tonnes?|tons?|mwh|kwh|gwh|gj|kg|hours?|days?|litres?)")
 _PEOPLE = frozenset("人名位")
 
 
@@ -335,7 +341,7 @@ def stated_measure(text: str) -> tuple[Measure, str]:
         return "percent", ""
     if _MONEY.search(text):
         return "money", currency_of(text)  # its currency, where it says
-    if _PHYSICAL.search(text):
+    if QUANTITY_UNIT.search(text):
         return "quantity", ""
     counter = re.search(rf"(人次|[{COUNTERS}])$|\b(people|employees|persons|times)$", text)
     return ("count", counter.group()) if counter else ("", "")

@@ -230,14 +230,17 @@ def answer_type(form: str) -> AnswerType:
     return next((kind for kind, pattern in _TYPES if pattern.search(form)), "what")
 
 
-# Units of things, not money: "how much packaging, in tonnes" asks for a quantity.
-_QUANTITY_UNIT = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|小时"
-                            r"|\b(?:tonnes?|tons?|mwh|kwh|gwh|cubic|kg|kilograms?|hours?|litres?|gj)\b")
+# Units of things, not money, in a question ("how much packaging, in tonnes" asks for a
+# quantity) or after a figure ("68.5 天"); 天 only as a unit (not 天津, 今天).
+QUANTITY_UNIT = re.compile(r"吨|兆瓦时|千瓦时|立方米|千克|公斤|小时|(?:多少|几|\d\s?)天|天数|公里|"
+                           r"平方米|m³|"
+                           r"\b(?:tonnes?|tons?|mwh|kwh|gwh|cubic|kg|kilograms?|hours?|days?|"
+                           r"litres?|gj)\b|\bt ?co")
 
 
 def _with_unit(kind: AnswerType, form: str) -> AnswerType:
     """An "amount" that names a physical unit or counts (「專利資產中有多少項」) is a number."""
-    if kind == "amount" and (_QUANTITY_UNIT.search(form) or _ASKED_COUNTER.search(form)):
+    if kind == "amount" and (QUANTITY_UNIT.search(form) or _ASKED_COUNTER.search(form)):
         return "number"
     return kind
 
@@ -304,7 +307,7 @@ def measure_of(kind: AnswerType, form: str) -> tuple[Measure, str]:
         return ("money" if _MONEY_WORDS.search(form) else ""), unit
     if kind != "number":
         return "", unit
-    if _QUANTITY_UNIT.search(form):
+    if QUANTITY_UNIT.search(form):
         return "quantity", unit
     if _ASKED_COUNTER.search(form) or _COUNT.search(form):
         return "count", unit

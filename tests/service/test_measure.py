@@ -28,6 +28,8 @@ from service.query import answer_type, currency_of, measure_of
      "percent", ""),
     ("2023年商汤的总耗水量是多少吨？", "quantity", "吨"),
     ("How much water did SenseTime use in 2023?", "", ""),  # "how much" alone: not money
+    ("How many working days were lost to work injury?", "quantity", "days"),  # 68.5 天
+    ("天津分公司的收入是多少？", "money", ""),  # 天 of a name is no unit
 ])
 def test_the_measure_a_question_asks_for(question: str, measure: str, unit: str) -> None:
     form = matching_form(question)
@@ -39,7 +41,7 @@ def test_the_measure_a_question_asks_for(question: str, measure: str, unit: str)
     ("25.0%", "percent"), ("937人", "count"), ("4,531 名", "count"), ("52 所", "count"),
     ("人民币3,405.8百万元", "money"), ("rmb 20,263 thousand", "money"),
     ("15.5181 千瓦时 / 万元", "quantity"),  # a rate measures its numerator
-    ("1,881.2 吨", "quantity"), ("6,306.2", ""),
+    ("1,881.2 吨", "quantity"), ("68.5 天", "quantity"), ("6,306.2", ""),
 ])
 def test_the_measure_a_figure_states(figure: str, measure: str) -> None:
     assert stated_measure(matching_form(figure))[0] == measure
