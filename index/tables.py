@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from index.types import Cell, RowFact
 
 _FIGURE = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(?:\.\d+)?\s*[%％‰]?[)）]?$")
-_NIL = re.compile(r"^[–—-]$")  # a dash: nothing to report in that column
+NIL = re.compile(r"^[–—-]$")  # a dash: nothing to report in that column
 _YEAR = re.compile(r"(?<![\d.])(?:FY)?((?:19|20)\d\d)(?![\d.])")
 _MARKUP = re.compile(r"<sup>[^<]{0,8}</sup>|<[^>]{1,40}>|\*\*")
 # Units as filings print them, longest first; matched in header lines and a row's label.
@@ -71,7 +71,7 @@ def split_cells(line: str) -> list[tuple[int, int]]:
 
 def _is_figure(cell: str) -> bool:
     cell = cell.strip()
-    return bool(_FIGURE.match(cell) or _NIL.match(cell))
+    return bool(_FIGURE.match(cell) or NIL.match(cell))
 
 
 def read_header(lines: Sequence[str]) -> Header:

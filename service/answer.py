@@ -120,18 +120,18 @@ def _in_asked_language(chosen: Candidate, ranked: list[Candidate], query: Query,
     # translation was not retrieved, a neighbour of it is closest, and not mutually).
     if chosen.meaning is None or not twins:
         return chosen
-    closest = _closest(chosen, twins)
-    if closest is None or float(closest.meaning @ chosen.meaning) < TRANSLATION:
+    similar, closest = _closest(chosen, twins)
+    if closest is None or similar < TRANSLATION:
         return chosen
     own = [c for c in ranked if c.doc_id == chosen.doc_id]
-    return closest if _closest(closest, own) is chosen else chosen
+    return closest if _closest(closest, own)[1] is chosen else chosen
 
 
-def _closest(to: Candidate, among: list[Candidate]) -> Candidate | None:
-    """The candidate of `among` closest in meaning to `to`."""
+def _closest(to: Candidate, among: list[Candidate]) -> tuple[float, Candidate | None]:
+    """The candidate of `among` closest in meaning to `to`, with its cosine."""
     scored = [(float(c.meaning @ to.meaning), c) for c in among
               if c.meaning is not None and to.meaning is not None]
-    return max(scored, key=lambda p: p[0])[1] if scored else None
+    return max(scored, key=lambda p: p[0]) if scored else (0.0, None)
 
 
 def answer_value(candidate: Candidate) -> str:
@@ -276,9 +276,9 @@ def abstention(query: Query, decision: Decision) -> str:
                 "zh-Hans": f"文件未涵盖{decision.missing}。"}[script]
     if decision.reason == "period":
         years = compose.years_range(decision.reported)
-        asked = "、".join(compose.period_name(p, script) for p in query.periods)
+        asked = (", " if script == "en" else "、").join(
+            compose.period_name(p, script) for p in query.periods)
         if script == "en":
-            asked = ", ".join(compose.period_name(p, script) for p in query.periods)
             return f"The documents report {years}, not {asked}."
         return compose.in_script(f"文件報告的是{years}年的數據，沒有{asked}的。", script)
     what, period = compose.subject(query), _years_text(query.periods)

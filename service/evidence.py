@@ -14,6 +14,7 @@ import numpy as np
 from index.display import display
 from index.normalise import matching_form
 from index.reader import LoadedIndex
+from index.tables import NIL
 from index.types import Cell, Document, Unit
 from service.binding import (
     DATE,
@@ -257,7 +258,7 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
     if query.change and query.answer_type == "percentage" and changes:
         return changes[0]
     # a dash reports nothing in its column: it is never the figure
-    cells = [c for c in unit.row.cells if c.period != "change" and not _NIL.match(c.text)]
+    cells = [c for c in unit.row.cells if c.period != "change" and not NIL.match(c.text)]
     if not cells:
         return None
     named = [c for c in cells if c.column and _names_column(query, c.column)]
@@ -297,7 +298,6 @@ def about(query: Query, years: frozenset[int] | set[int],
     return any(period_fits(y, part.get(y, ""), query) for y in years)
 
 
-_NIL = re.compile(r"^[–—-]+$")
 _QUOTABLE = re.compile(r"(?:[^\W_].*?){4}", re.S)  # four letters, digits or characters
 _DIGIT = "一二三四五六七八九"
 _CHINESE_COUNT = re.compile(rf"(?<![{_DIGIT}两十百千万亿])(?:[二两三四五六七八九]|十[{_DIGIT}]?|"

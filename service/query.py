@@ -185,6 +185,11 @@ class Concept:
         return CROSS_LINGUAL if any(f <= tokens for f in self.forms[1:]) else 0.0
 
 
+# The fields that say what kind of answer a question wants, read together from the turn that
+# asks (a follow-up "and in 2022?" asks what the turn before it asked).
+ASKING = ("answer_type", "measure", "unit", "rate", "currency", "counted")
+
+
 @dataclass(frozen=True)
 class Query:
     """One question as every stage reads it."""
@@ -378,11 +383,8 @@ class QueryReader:
             search_text = " ".join([base, own.text, *when])
         merged = self._read_one(own.text, search_text)
         asks = own if own.answer_type != "what" else previous  # the kind of answer
-        return replace(merged, answer_type=asks.answer_type, measure=asks.measure,
-                       unit=asks.unit, rate=asks.rate, currency=asks.currency,
-                       counted=asks.counted,
-                       inherited=tuple(inherited),
-                       periods=periods,
+        return replace(merged, **{name: getattr(asks, name) for name in ASKING},
+                       inherited=tuple(inherited), periods=periods,
                        companies=own.companies or previous.companies,
                        doc_types=own.doc_types or previous.doc_types)
 
