@@ -54,6 +54,31 @@ def read_tables(lines: Iterable[str], frequencies: Mapping[str, int]) -> tuple[T
     return _score_entries(list(_parse(lines)), frequencies)
 
 
+# The name a proper entry's sense opens with: "Honda (Japanese name)", "Huawei (brand)",
+# "Apple Inc." (a sense in lower case, "apple", is a word: 苹果 the fruit, not the company).
+_NAME_SENSE = re.compile(r"^([A-Z][A-Za-z]+)\b(?!\.? ?\d)")
+
+
+def read_names(lines: Iterable[str]) -> dict[str, list[str]]:
+    """English proper name (lower case) -> the Simplified Chinese words of the proper
+    entries whose sense opens with it (本田 for "Honda"); people with lifespans left out."""
+    names: dict[str, list[str]] = {}
+    for line in lines:
+        match = _ENTRY.match(line)
+        if match is None or not _HANZI.match(match[2]) or not match[3][:1].isupper():
+            continue
+        senses = match[4].split("/")
+        if any(_LIFESPAN.search(s) for s in senses):
+            continue
+        for sense in senses:
+            opening = _NAME_SENSE.match(sense.strip())
+            if opening and opening[1].lower() not in STOP_WORDS:
+                terms = names.setdefault(opening[1].lower(), [])
+                if len(match[2]) > 1 and match[2] not in terms:
+                    terms.append(match[2])
+    return names
+
+
 def singular(word: str, vocabulary: frozenset[str] | set[str]) -> str:
     """The singular of a plural that `vocabulary` knows, otherwise the word itself."""
     if len(word) <= 3 or word in STOP_WORDS or word[-1] != "s" or word[-2:] in ("ss", "us", "is"):

@@ -16,7 +16,7 @@ from index.sections import section_pages, section_paths
 from index.tables import Header, read_header, read_row
 from index.types import Chunk, Document, RowFact, Unit, UnitKind
 
-CHUNKER_VERSION = "26"
+CHUNKER_VERSION = "28"
 CAPTION_LINES = 3  # short lines right above a table that may name its period or unit
 
 
@@ -240,7 +240,7 @@ def _table_pieces(text: str, run: list[Line], section: tuple[str, ...],
         stripped = body.strip()
         start, end = line.start + lead, line.start + lead + len(stripped)
         row = is_table_row(stripped) and (seen_row or not _column_labels(stripped))
-        fact = read_row(stripped, start, header, group) if row else None
+        fact = read_row(stripped, start, header, group, " ".join(caption)) if row else None
         if fact is not None and "\t" in body:
             first = body.split("\t")[0].strip()
             if first and fact.label.startswith(first) and fact.label != first:

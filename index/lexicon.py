@@ -18,12 +18,13 @@ from index.cedict import (
     jieba_frequencies,
     package_file,
     read_lines,
+    read_names,
     read_tables,
     singular,
 )
 from index.script import converter
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_TERMS = 6  # terms per word in a query
 # Candidates kept per key, so that a query restricted to the words its documents use
 # (`known`) still finds some: the dictionary's first senses are often not the corpus's.
@@ -64,8 +65,10 @@ class Lexicon:
         zh_to_en: Mapping[str, str],
         max_terms: int = MAX_TERMS,
         glossary: Sequence[tuple[str, str]] = (),
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.en_to_zh, self.zh_to_en, self.max_terms = en_to_zh, zh_to_en, max_terms
+        self.names = names or {}  # proper name -> "term term ..." (CC-CEDICT's proper entries)
         self.glossary = tuple(glossary)
         self._key_words = frozenset(w for key in en_to_zh for w in key.split())
         self._glossary_en: dict[str, list[str]] = {}
@@ -111,8 +114,10 @@ class Lexicon:
         """Build from CC-CEDICT lines; `frequencies` (word -> count) ranks Chinese candidates."""
         if max_terms < 1:
             raise ValueError(f"max_terms must be at least 1, got {max_terms}")
+        lines = list(lines)
         en, zh = read_tables(lines, frequencies)
-        return cls(_encode(en, STORED_TERMS), _encode(zh, STORED_TERMS), max_terms)
+        names = {name: " ".join(terms[:STORED_TERMS]) for name, terms in read_names(lines).items()}
+        return cls(_encode(en, STORED_TERMS), _encode(zh, STORED_TERMS), max_terms, names=names)
 
     @classmethod
     def from_json(cls, text: str) -> Lexicon:
@@ -120,12 +125,13 @@ class Lexicon:
         data = json.loads(text)
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"lexicon cache format {data.get('format')!r} is not {FORMAT_VERSION}")
-        return cls(data["en"], data["zh"], data["max_terms"], [(c, e) for c, e in data["glossary"]])
+        return cls(data["en"], data["zh"], data["max_terms"], [(c, e) for c, e in data["glossary"]],
+                   data["names"])
 
     def to_json(self) -> str:
         """Everything, glossary included, as compact JSON."""
         data = {"format": FORMAT_VERSION, "max_terms": self.max_terms, "glossary": self.glossary}
-        data |= {"en": self.en_to_zh, "zh": self.zh_to_en}
+        data |= {"en": self.en_to_zh, "zh": self.zh_to_en, "names": self.names}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     def with_glossary(self, pairs: Iterable[tuple[str, str]]) -> Lexicon:
@@ -133,11 +139,17 @@ class Lexicon:
 
         The Chinese side may be in either script; it is kept in Simplified, like the index.
         """
-        return Lexicon(self.en_to_zh, self.zh_to_en, self.max_terms, [*self.glossary, *pairs])
+        return Lexicon(self.en_to_zh, self.zh_to_en, self.max_terms, [*self.glossary, *pairs],
+                       self.names)
 
     def glossary_terms(self, word: str) -> list[str]:
         """The glossaries' Chinese for an English word or name (lower case), if any."""
         return list(self._glossary_en.get(self._canonical(word), ()))
+
+    def name_terms(self, name: str) -> list[str]:
+        """The Chinese a dictionary gives for an English proper name ("honda" -> 本田), in
+        Simplified; [] for a word that is no name in it."""
+        return self.names.get(name, "").split()
 
     def expand_english(self, tokens: Sequence[str], known: Known | None = None) -> Terms:
         """Chinese terms for English tokens; phrases win over their words; best weight first.

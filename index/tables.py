@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.script import is_cjk
 from index.types import Cell, RowFact
 
 _FIGURE = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(?:\.\d+)?\s*[%％‰]?[)）]?$")
@@ -130,17 +131,38 @@ def _unit_in(text: str, header: bool = False) -> str:
     return ""
 
 
-def read_row(line: str, offset: int, header: Header, group: str) -> RowFact | None:
+_AMOUNT = re.compile(r"\d,\d{3}|\.\d|^\(")  # 3,465,766 / (0.20) / 15.91
+
+
+def read_row(line: str, offset: int, header: Header, group: str, caption: str = ""
+             ) -> RowFact | None:
     """The fact a flattened row states: its label, figures with their periods, and unit;
     None for a line without a figure (a group label such as "Energy Consumption")."""
     cells = split_cells(line)
     figures = [i for i, (a, b) in enumerate(cells) if _is_figure(line[a:b])]
     note = None
-    if figures and header.notes_column and len(figures) > 1 and re.fullmatch(
-            r"\d{1,2}", line[slice(*cells[figures[0]])].strip()):
-        note = figures.pop(0)  # the note a row refers to ("研發開支 5 (3,465,766) ..."), no figure
-    if not figures or figures[0] == 0:
+    texts = [line[slice(*cells[i])].strip() for i in figures]
+    # The note a row refers to ("研發開支 5 (3,465,766) ...") is no figure: under a 附註
+    # header, or wherever a bare one- or two-digit number comes before two or more amounts
+    # written as such (the statement's header may stand in an earlier passage).
+    if figures and len(figures) > 1 and re.fullmatch(r"\d{1,2}", texts[0]) and (
+            header.notes_column or len(figures) > 2 and all(_AMOUNT.search(t) for t in texts[1:])):
+        note = figures.pop(0)
+    if not figures:
         return None
+    if figures[0] == 0:
+        # A line of amounts alone under rows of them is their sum (「8,261,995 9,889,758」
+        # under 人民幣信貸 and 美元信貸): a total row; a lone figure or a line of bare numbers
+        # (a chart's axis) is none.
+        if len(figures) < 2 or not all(_AMOUNT.search(t) for t in texts):
+            return None
+        # It totals what its group or the table's caption names (「本集團有下列未提取銀行
+        # 信貸：」), so that is its label, with the total word.
+        total = "合計" if any(is_cjk(ch) for ch in group + header.unit) else "Total"
+        values = [cells[i] for i in figures]
+        whole = _MARKUP.sub("", group or caption).strip()
+        return RowFact(label=f"{whole} {total}".strip(), group=group, unit=header.unit,
+                       cells=_cells(line, offset, values, header))
     label_cells = [c for i, c in enumerate(cells[:figures[0]]) if i != note]
     unit = ""
     if len(label_cells) > 1 and (header.unit_column or _unit_in(
@@ -154,12 +176,16 @@ def read_row(line: str, offset: int, header: Header, group: str) -> RowFact | No
         unit = unit or in_label.group(1).strip()
     unit = unit or header.unit
     values = [cells[i] for i in figures]
+    return RowFact(label=label, group=group, unit=unit, cells=_cells(line, offset, values, header))
+
+
+def _cells(line: str, offset: int, values: list[tuple[int, int]], header: Header
+           ) -> tuple[Cell, ...]:
     columns = _columns(len(values), header)
     names = header.columns[-len(values):] if len(header.columns) >= len(values) else ()
-    out = tuple(Cell(line[a:b].strip(), offset + a, offset + b, label_, year,
-                     names[i] if names else "", header.half and year is not None)
-                for i, ((a, b), (label_, year)) in enumerate(zip(values, columns, strict=True)))
-    return RowFact(label=label, group=group, unit=unit, cells=out)
+    return tuple(Cell(line[a:b].strip(), offset + a, offset + b, label_, year,
+                      names[i] if names else "", header.half and year is not None)
+                 for i, ((a, b), (label_, year)) in enumerate(zip(values, columns, strict=True)))
 
 
 def _columns(count: int, header: Header) -> list[tuple[str, int | None]]:

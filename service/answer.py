@@ -213,8 +213,12 @@ def compose_reply(query: Query, chosen: Candidate, index: LoadedIndex, vocabular
     marker = "".join(f"[{c.n}]" for c in citations)
     script = query.script
     company = _company_for(query, vocabulary, chosen.doc_id)
+    # The question's words for what it asks, where the cited unit holds them; else the
+    # row's own label in the asker's language; else, for evidence in another language
+    # (whose words a dictionary translation may miss), the question's words unchecked.
     what = compose.subject(query, frozenset(chosen.unit.tokens)) or _label_as_subject(
-        chosen, script)
+        chosen, script) or (compose.subject(query) if chosen.feature("same_language") == 0
+                            else "")
     shown = compose.cited_texts(citations)
     reply = ""
     if query.answer_type in NUMERIC and chosen.cell is not None and chosen.unit.row:

@@ -253,8 +253,13 @@ def period_marks(form: str, found: list[re.Match[str]]) -> list[YearMention | No
     if marker:
         chinese = marker.group() != "respectively"
         end = marker.start() if chinese else len(form)
-        listed_years = list({(m.year, m.part): m for m in mentions if m.start < end}.values())
+        # the years listed for the figures stand together: no figure between them and the
+        # marker (in 「截至2023年…人民幣9,423.5百萬元…，而截至2022年…的結餘分別為A及B」 the
+        # figures are 2022's, of two items, not 2023's and 2022's)
         listed = [m for m in found if not chinese or m.start() > marker.start()]
+        first = listed[0].start() if listed else end
+        listed_years = list({(m.year, m.part): m for m in mentions if m.start < end and not any(
+            m.start < f.start() < first for f in found)}.values())
         if len(listed_years) > 1 and len(listed) == len(listed_years):
             by_place = {m.start(): y for m, y in zip(listed, listed_years, strict=True)}
             return [by_place.get(m.start()) for m in found]

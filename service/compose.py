@@ -82,7 +82,14 @@ def _subject_in(text: str, query: Query, weights: dict[str, float]) -> str:
     return in_script(original[int(a):int(b)], query.script).strip("的之")
 
 
-def _english_run(text: str, weights: dict[str, float]) -> str:
+def _english_run(text: str, concepts: dict[str, float]) -> str:
+    # A phrase concept ("depreciation and amortisation") lends its weight to its words, so
+    # the run that spells it out outweighs a single heavy word beside it ("charge").
+    weights: dict[str, float] = {}
+    for token, weight in concepts.items():
+        parts = [stem(w) for w in token.split() if w not in _EN_STOPS]
+        for part in parts:
+            weights[part] = max(weights.get(part, 0.0), weight / len(parts))
     words = list(re.finditer(r"[A-Za-z][A-Za-z&'’-]*", text))
     runs: list[tuple[float, int, int]] = []
     start: int | None = None

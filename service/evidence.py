@@ -60,6 +60,9 @@ _LIST = re.compile(r"(?:[、，,;；]|和|及|与|\band\b).*(?:[、，,;；]|和
 _YESNO = re.compile(r"未|没有|并无|无|不|否|已|均|\b(?:no|not|none|nil|never|zero|all)\b")
 # A row that is part of the row above it: 「－行政開支」 under share-based pay, "of which".
 _PART_ROW = re.compile(r"^\s*(?:[－\-–—•]|其中|包括|of which|including)", re.I)
+# A row of the balance a period opens with: 「年初的現金及現金等價物」, "at beginning of year".
+_OPENING = re.compile(r"年初|期初|年度开始|(?:at )?(?:the )?beginning of (?:the )?(?:year|period)"
+                      r"|opening balance", re.I)
 _DEFINITION = re.compile(r"指(?![标数导出示定向])|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|"
                          r"\bdefined\b|\bstands? for\b|=|÷")
 
@@ -117,7 +120,17 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
             out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
                                   hit.score / top, meaning))
     best = max((c.feature("dense") for c in out), default=0.0)
-    return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
+    return [_with(c, "dense_gap", best - c.feature("dense")) for c in _wholes_over_parts(out)]
+
+
+def _wholes_over_parts(found: list[Candidate]) -> list[Candidate]:
+    """A part row (「－研發開支 503,596」, the share-based pay within R&D) is no answer where
+    the same item stands as a row of its own (「研發開支 (3,465,766)」): that row is the item
+    itself; the part is the item within something the question did not ask about."""
+    wholes = {_PART_ROW.sub("", c.unit.row.label).strip() for c in found
+              if c.unit.row and not _PART_ROW.match(c.unit.row.label)}
+    return [_with(c, "type_fit", 0.0) if c.unit.row and _PART_ROW.match(c.unit.row.label)
+            and _PART_ROW.sub("", c.unit.row.label).strip() in wholes else c for c in found]
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,11 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
     picked = None if unit.kind == "row" else _pick(text, query)
-    years = frozenset(c.year for c in unit.row.cells if c.year) if unit.row else frozenset(
-        int(y) for y in _YEAR.findall(form))
+    # an opening balance (年初的現金) in a year's column is the balance at the end of the
+    # year before
+    shift = 1 if unit.row and _OPENING.search(matching_form(unit.row.label)) else 0
+    years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
+        frozenset(int(y) for y in _YEAR.findall(form)))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
     features = {
@@ -268,7 +284,8 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
         cells = shares or cells
     else:
         cells = [c for c in cells if not c.period.endswith("+")] or cells
-    asked = [c for c in cells if c.year in query.years]
+    shift = 1 if _OPENING.search(matching_form(unit.row.label)) else 0
+    asked = [c for c in cells if c.year and c.year - shift in query.years]
     if asked:
         return asked[0]
     dated = [c for c in cells if c.year]

@@ -20,7 +20,7 @@ from index.cedict import STOP_WORDS
 from index.embed import Embedder
 from index.keyword import stem
 from index.normalise import dense_form, matching_form
-from index.script import converter, detect_script
+from index.script import converter, detect_script, is_cjk
 from index.tables import UNIT_WORDS
 from index.types import Script
 from service.phrases import Phrase, question_phrases
@@ -64,6 +64,7 @@ _TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
                               r"增长|流失|"
                               r"覆盖|出席|利用|回收|毛利|净利)率|\bmargin\b|\b(?:percentage|"
                               r"proportion|"
+                              r"(?<!per )(?<!each )"  # "loss per share" is money
                               r"share(?![ -](?:price|capital|option|award|scheme|based))|"
                               r"ratio|percent|rate)\b")),
     ("amount", re.compile(r"人民币|港元|美元|千元|百万元|亿元|万元|"
@@ -105,7 +106,8 @@ according year years total number amount s""".split())
 # Units and currencies (人民幣千元, RMB, MWh, tonnes): what a figure is counted in, which
 # unit_fit compares with a row's header; never the subject asked about.
 _UNIT_TOKENS = frozenset("人民 人民币 百万 百万元 千元 万元 亿元 元 rmb million thousand billion "
-                         "hkd usd %".split()) | frozenset(matching_form(w) for w in UNIT_WORDS)
+                         "hkd usd % 000".split()) | frozenset(matching_form(w) for w in UNIT_WORDS)
+# ("000" as in "RMB '000": thousands)
 
 
 def is_unit(token: str) -> bool:
@@ -157,6 +159,9 @@ Since From Between Total Group Company Report Reports ESG GHG CEO CFO COO CTO AI
 HKEX HKD USD IFRS GRI PRC China Chinese Hong Kong UN SDG SDGs Scope KPI KPIs EBITDA Board
 Director Directors Chairman Mr Ms Dr Prof January February March April May June July August
 September October November December Q1 Q2 Q3 Q4 H1 H2 FY""".split())
+# A period written as a word: FY2023, FY23, 1H2021, H1, Q3, 2023E.
+_PERIOD_NAME = re.compile(r"^(?:(?:FY|CY|H[12]|Q[1-4]|[1-4]Q|[12]H)['’]?(?:\d{2}|\d{4})?|"
+                          r"(?:19|20)\d\d[EA]?)(?:['’]s)?$", re.I)
 _CAPITALISED = re.compile(r"\b(?:[A-Z]|[a-z]+[A-Z])[A-Za-z0-9&'’.-]*(?:\s+[A-Z][A-Za-z0-9&'’.-]*)*")
 
 
@@ -263,7 +268,9 @@ _MONEY_WORDS = re.compile(r"人民币|港元|美元|千元|百万元|亿元|万�
                           r"costs?|cash|borrowings|assets|liabilities|income|amount|price|"
                           r"dividends?|capex|ebitda|proceeds|deposits|remuneration)\b")
 # A rate: a figure per something (intensity, 人均, "per employee", 每萬元收入).
-RATE = re.compile(r"强度|密度|人均|平均|每(?!年|月|天|日|次|周|季)|\bper\b(?! ?cent)|"
+# ("per its listing document", "per the prospectus" say where, not per what)
+RATE = re.compile(r"强度|密度|人均|平均|每(?!年|月|天|日|次|周|季)|"
+                  r"\bper\b(?! ?cent)(?! (?:its|the|their|our|this|that|these|those|his|her)\b)|"
                   r"\bintensity\b|\baverage\b|/")
 
 
@@ -402,10 +409,15 @@ class QueryReader:
         plan = self._plan(matching, script, tokens)
         skip = _company_tokens(v, companies) | {str(p.year) for p in periods} | _PERIOD_WORDS
         skip |= _MEASURE_NOUNS
+        # the kind of filing named ("per its listing document") scopes the search, as the
+        # company does (Retriever.named_documents); its words are not what to find
+        skip |= {t for names in DOC_TYPE_NAMES.values() for n in names if n in matching
+                 for t in v.tokenizer.tokens(n)}
         skip |= {t for m in _DATE_PHRASE.finditer(matching) for t in v.tokenizer.tokens(m[0])}
         concepts = tuple(
             Concept(t, plan.idf[t], plan.forms[t]) for t in plan.tokens
             if t not in skip and not _asking(t) and not (t.isdigit() and len(t) == 4)
+            and not _PERIOD_NAME.match(t)
             and not is_unit(t))
         # 「總收入」 asks for 收入, as "total revenue" does below: filings state the total as
         # the thing itself, so the 總 form found nowhere must not count against the row.
@@ -523,12 +535,21 @@ class QueryReader:
         for match in _CAPITALISED.finditer(text):
             words = [w for w in match.group().split() if w not in _COMMON_CAPITALS
                      and w.rstrip("'’s") not in _COMMON_CAPITALS
-                     and not (w.isupper() and len(w) <= 5)]  # IPO, GPU, DEI: terms
-            if match.start() == len(text) - len(text.lstrip()) and words:
-                words = words[1:]  # a question's first word is capitalised anyway
-            unknown = [w for w in words if not self._known_english(w)]
+                     and not (w.isupper() and len(w) <= 5)  # IPO, GPU, DEI: terms
+                     and not _PERIOD_NAME.match(w)]  # FY2023, 1H21: a period, no name
+            opens = match.start() == len(text) - len(text.lstrip())
+            if opens and words and not any(is_cjk(ch) for ch in text):
+                # an English question's first word is capitalised anyway; a Latin word
+                # opening a Chinese one (「MiniMax 2025年…」) is a name
+                words = words[1:]
+            # A name of several words that are each a dictionary word the documents use in
+            # translation ("Commerce Department's Entity List": 商務部, 實體清單) describes
+            # something they may hold; a word the dictionary lacks ("Huadong") names
+            # something else. One word alone must be known as a name ("Apple" is no 苹果).
+            unknown = [w for w in words if not self._known_english(w)
+                       and not (len(words) > 1 and self._translated(w))]
             if unknown:
-                names.append(" ".join(words))
+                names.append(re.sub(r"['’]s?$", "", " ".join(words)))  # Tencent's -> Tencent
         names += _chinese_names(text)
         subject = _chinese_subject(text)
         if subject:  # whole: 「寧德時代」, where jieba tags only 寧德 as a name
@@ -539,6 +560,12 @@ class QueryReader:
         return tuple(dict.fromkeys(n for n in names
                                    if not any(a in matching_form(n) for a in aliases)))
 
+    def _translated(self, word: str) -> bool:
+        """Whether a dictionary translation of an English word stands in the documents."""
+        v = self.vocabulary
+        form = re.sub(r"['’]s?$", "", matching_form(word))
+        return any(len(t) > 1 and v.mentions(t) for t, _ in v.lexicon.expand_english([form]))
+
     def _known_english(self, word: str) -> bool:
         """An English word the documents use, as itself or through a translation."""
         v = self.vocabulary
@@ -547,9 +574,11 @@ class QueryReader:
             return True
         if stem(form) in v.words["en"] or form in v.shared or v.mentions(form):
             return True
-        # A name's translations: only the curated names of the glossaries (商湯 SenseTime);
-        # a dictionary sense of a name is a word ("Apple" -> 苹果, the fruit).
-        return any(v.mentions(matching_form(t)) for t in v.lexicon.glossary_terms(form))
+        # A name's translations: the curated names of the glossaries (商湯 SenseTime), and
+        # the dictionary's proper names ("Honda" -> 本田); its common words are no names
+        # ("Apple" -> 苹果 is the fruit; the company is 苹果公司).
+        return any(v.mentions(matching_form(t)) for t in (*v.lexicon.glossary_terms(form),
+                                                          *v.lexicon.name_terms(form)))
 
 
 @dataclass(frozen=True)

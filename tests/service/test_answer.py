@@ -121,6 +121,15 @@ def test_a_figure_question_gets_a_short_reply_in_the_askers_language(engine: Eng
     assert not re.search(r"<sup>|\*\*", answer.answer)
 
 
+def test_an_english_reply_over_a_chinese_table_names_the_asked_thing_in_english(
+        engine: Engine) -> None:
+    # the row is Chinese (折舊及攤銷): the reply's subject is the question's phrase, whole,
+    # not its heaviest single word ("charge")
+    answer = engine.ask("How much depreciation and amortisation did SenseTime charge in 2023, "
+                        "in RMB million?")
+    assert answer.answer.startswith("SenseTime's depreciation and amortisation in 2023: RMB ")
+
+
 def test_every_citation_quotes_its_document_exactly(engine: Engine) -> None:
     for question in ("商湯2023年全年的能源消耗總量是多少兆瓦時？", "智譜的註冊地址在哪裡？"):
         answer = engine.ask(question)
@@ -134,12 +143,25 @@ def test_every_citation_quotes_its_document_exactly(engine: Engine) -> None:
     ("Who is the CEO of Apple?", "Apple"),
     ("How many employees did Huadong Battery have?", "Huadong Battery"),
     ("華東電池有多少名員工？", "華東電池"),
+    ("What was Tencent's revenue in 2023?", "Tencent"),  # the possessive is no part of it
+    ("MiniMax 2025年的温室气体排放总量是多少？", "MiniMax"),  # a Latin name opening Chinese
 ])
 def test_a_name_no_document_covers_is_an_abstention_that_names_it(
         engine: Engine, question: str, named: str) -> None:
     answer = engine.ask(question)
     assert not answer.answerable and answer.citations == []
     assert named in answer.answer and answer.missing == named
+
+
+@pytest.mark.parametrize("question", [
+    "Which firm is SenseTime's independent auditor according to the FY2023 results "
+    "announcement?",  # FY2023 is a period, no name
+    "Since which year has SenseTime been Honda's strategic partner?",  # 本田, a dictionary name
+    "On what date was Beijing SenseTime added to the US Commerce Department's Entity List?",
+])
+def test_a_name_the_documents_hold_in_translation_is_no_unknown_name(engine: Engine,
+                                                                     question: str) -> None:
+    assert engine.read(question).names == ()
 
 
 def test_a_company_whose_documents_the_caller_may_not_read_is_not_covered(

@@ -180,3 +180,60 @@ def test_a_count_is_the_figure_counting_what_is_asked(engine: Engine, question: 
                                                       sentence: str, value: str) -> None:
     picked = pick_figure(sentence, engine.read(question))
     assert picked is not None and picked.value == value
+
+
+def test_a_note_number_before_amounts_is_no_figure_even_without_its_header() -> None:
+    # the income statement's 附註 header stands pages earlier than its last rows
+    bare = read_header(["2023年 2022年"])
+    row = read_row("每股基本及攤薄虧損（人民幣元） 8 (0.20) (0.19)", 0, bare, "")
+    assert row is not None and [c.text for c in row.cells] == ["(0.20)", "(0.19)"]
+    counts = read_row("男性 5 12 14", 0, bare, "")  # bare counts keep their first figure
+    assert counts is not None and [c.text for c in counts.cells] == ["5", "12", "14"]
+
+
+def test_a_line_of_amounts_alone_is_the_total_of_what_the_caption_names() -> None:
+    header = read_header(["2023年 2022年", "人民幣千元 人民幣千元"])
+    row = read_row("8,261,995 9,889,758", 0, header, "", "本集團有下列未提取銀行信貸：")
+    assert row is not None and row.label.startswith("本集團有下列未提取銀行信貸")
+    assert row.label.endswith("合計") and [c.year for c in row.cells] == [2023, 2022]
+    assert read_row("2021 2022 2023", 0, header, "") is None  # an axis, no amounts
+
+
+def test_respectively_maps_figures_to_years_listed_together_only() -> None:
+    # the 2022 figures of two items, not 2023's and 2022's
+    form = matching_form("截至2023年12月31日，我們擁有現金人民幣9,423.5百萬元以及定期存款人民幣"
+                         "1,099.9百萬元，而截至2022年12月31日的結餘分別為人民幣7,962.8百萬元及人民幣"
+                         "6,306.2百萬元。")
+    marks = period_marks(form, figures(form))
+    years = [m.year if m else None for m in marks]
+    assert years[2:] == [2022, 2022] and 2022 not in years[:2]
+    listed = matching_form("2018年、2019年及2020年的虧損淨額分別為人民幣3.4億元、60.1億元及"
+                           "121.6億元")
+    assert [m.year if m else None for m in period_marks(listed, figures(listed))] == [
+        2018, 2019, 2020]
+
+
+@pytest.mark.parametrize(("question", "kind", "rate"), [
+    ("What was SenseTime's basic and diluted loss per share for 2023, in RMB?", "amount", True),
+    ("How many employees did SenseTime have as of June 30, 2021, per its listing document?",
+     "number", False),
+    ("What share of revenue came from generative AI in 2023?", "percentage", False),
+])
+def test_per_share_is_money_and_per_its_report_says_where(engine: Engine, question: str,
+                                                          kind: str, rate: bool) -> None:
+    query = engine.read(question)
+    assert (query.answer_type, query.rate) == (kind, rate)
+
+
+def test_an_opening_balance_is_the_year_before_s_closing_one(engine: Engine) -> None:
+    # 「年初的現金及現金等價物 7,962.8」 in the 2023 column is the end of 2022
+    answer = engine.ask("As of 31 December 2023, how much cash and cash equivalents did "
+                        "SenseTime report?")
+    assert "9,423" in answer.answer and "7,962" not in answer.answer
+
+
+def test_an_item_is_answered_by_its_own_row_not_by_its_part_in_another(engine: Engine) -> None:
+    # 「－研發開支 503,596」 is the share-based pay within R&D; 研發開支 (3,465,766) is R&D
+    answer = engine.ask("How much did SenseTime book as research and development expenses in "
+                        "FY2023 (RMB '000)?")
+    assert "3,465,766" in answer.answer
