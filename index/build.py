@@ -19,7 +19,7 @@ from index.corpus import SourceFile
 from index.dense import IndexKind, build_dense, choose_kind, save_dense
 from index.display import display
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer
-from index.load import load_document
+from index.load import LoadError, load_document
 from index.normalise import NORMALISER_VERSION, dense_form, matching_form
 from index.store import (
     IndexManifest,
@@ -62,6 +62,8 @@ class BuildReport:
     embedded: int = 0  # texts embedded by this build: passages, and their sentences and rows
     reused: int = 0  # passages whose vectors came from the previous build
     up_to_date: bool = False  # nothing changed: the previous build was kept
+    # files that could not be read, left out of the build: (doc_id, reason naming the file)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,13 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
     """Load, chunk, embed and index `sources`, then publish the result atomically."""
     options = options or BuildOptions()
     timer = _Timer()
-    documents = [load_document(s.path, s.meta) for s in sources]
-    progress("load", len(documents), len(sources))
+    documents, skipped = load_all(sources, progress)
     hashes = {d.doc_id: text_hash(d.text) for d in documents}
     manifest = _manifest(hashes, options, embedder, _metadata_hash(documents))
     previous = current_index(data_dir)
     if previous and not options.force and _same_build(previous, manifest):
-        return BuildReport(index_dir=previous, up_to_date=True, seconds=timer.laps)
+        return BuildReport(index_dir=previous, up_to_date=True, seconds=timer.laps,
+                           skipped=skipped)
     timer.lap("load")
 
     chunks_by_doc = {d.doc_id: chunk_document(d, options.chunking) for d in documents}
@@ -124,7 +126,25 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
                                               embedder, options, previous, progress, timer)
     return BuildReport(index_dir=final, documents=[
         _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
-        embedded=embedded, reused=total - embedded)
+        embedded=embedded, reused=total - embedded, skipped=skipped)
+
+
+def load_all(sources: list[SourceFile], progress: Progress = _no_progress
+             ) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Every source that loads, and for the others why not: one corrupt, empty, scanned or
+    undecodable file is reported and left out, never the end of the build. Raises
+    ValueError when none loads (an index of nothing serves nobody)."""
+    documents, skipped = [], []
+    for done, source in enumerate(sources, start=1):
+        try:
+            documents.append(load_document(source.path, source.meta, source.shown_name))
+        except LoadError as exc:
+            reason = str(exc).replace(str(source.path), source.shown_name)
+            skipped.append((source.meta.doc_id, reason))
+        progress("load", done, len(sources))
+    if sources and not documents:
+        raise ValueError("no document could be read: " + "; ".join(r for _, r in skipped))
+    return documents, skipped
 
 
 def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list[Chunk],

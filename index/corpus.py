@@ -18,6 +18,11 @@ MANIFEST_NAME = "manifest.toml"
 class SourceFile:
     path: Path
     meta: DocumentMeta
+    name: str = ""  # what its citations call it: the uploaded file's name ("" for path.name)
+
+    @property
+    def shown_name(self) -> str:
+        return self.name or self.path.name
 
 
 def discover(paths: list[Path]) -> list[SourceFile]:

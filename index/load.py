@@ -46,6 +46,9 @@ def load_bytes(data: bytes, name: str, meta: DocumentMeta) -> Document:
         text = decode_text(data, name)
         if suffix in (".html", ".htm"):
             text = html_to_text(text)
+    if not text.strip() and suffix == ".pdf":
+        raise LoadError(f"{name}: the PDF has no text layer (a scanned document?); Wenda "
+                        "reads text, not images: run OCR first and upload its text")
     if not text.strip():
         raise LoadError(f"{name}: no text could be extracted")
     script = meta.script or detect_script(text)

@@ -19,13 +19,15 @@ class Access:
     """What one caller may read: documents of these groups and public ones; None: all."""
 
     groups: frozenset[str] | None = None
+    # may add, replace and remove documents (of its groups; all, with every group)
+    write: bool = False
 
     def filters(self) -> Filters:
         """No metadata filter, only this caller's access."""
         return Filters(groups=self.groups)
 
 
-OPEN = Access()
+OPEN = Access(write=True)  # no keys configured: a loopback service, its user owns it
 
 
 @dataclass(frozen=True)

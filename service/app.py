@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import ask, chat, documents, evaluation, health, web
+from service.api import ask, chat, documents, evaluation, health, library, web
 from service.api.auth import RequireKey, parse_api_keys
 from service.api.backend import Backend, EngineBackend, EngineLoader
 from service.api.deps import ServiceState, get_access
@@ -58,21 +58,26 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
                               "English company filings.")
     app.state.wenda = state
     app.state.eval_jobs = EvalJobs()
+    app.state.build_jobs = library.BuildJobs()
+    app.state.loader = loader
     install_error_handlers(app)
     # Middleware runs outermost last-added first: the Host check, headers on everything
     # (errors included), CORS, the cross-site guard, the key, then the body size.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes,
+                       documents_bytes=settings.max_document_bytes)
     # Outside the size limit: a caller without a key hears 401, not how big a body may be.
     app.add_middleware(RequireKey, keyring=state.keyring, prefix="/v1")
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     app.add_middleware(CrossSiteWrites, origins=frozenset(origins))
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+        app.add_middleware(CORSMiddleware, allow_origins=origins,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
     app.add_middleware(SecurityHeaders, private_prefixes=("/v1", "/readyz"))
     app.add_middleware(TrustedHosts, allowed=trusted_hosts(settings))
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)], responses=_ERRORS)
-    for router in (ask.router, documents.router, chat.router, evaluation.router):
+    for router in (ask.router, documents.router, library.router, chat.router,
+                   evaluation.router):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health.router)
@@ -119,6 +124,8 @@ def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
             watcher = IndexWatcher(state, partial(loader, settings),
                                    partial(published_build, settings.data_dir))
             await watcher.start()
+            app.state.watcher = watcher  # document jobs ask it to serve their build
+            app.state.embedder = getattr(loader, "embedder", None)  # and build with its model
             if settings.reload_seconds > 0:
                 watching = asyncio.create_task(watcher.watch(settings.reload_seconds))
         try:
@@ -133,18 +140,23 @@ def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
 
 
 class BodySizeLimit:
-    """413 payload_too_large for a request body over the limit, declared or streamed."""
+    """413 payload_too_large for a request body over the limit, declared or streamed; a
+    document upload (POST or PUT under /v1/documents) has a limit of its own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, documents_bytes: int = 0) -> None:
+        self.app, self.max_bytes, self.documents_bytes = app, max_bytes, documents_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"the request body is over the limit of {self.max_bytes:,} bytes"
+        limit = self.max_bytes
+        if self.documents_bytes and scope["method"] in ("POST", "PUT") and scope.get(
+                "path", "").startswith("/v1/documents"):
+            limit = self.documents_bytes
+        too_large = f"the request body is over the limit of {limit:,} bytes"
         length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if length.isdigit() and int(length) > limit:
             await error_response(413, "payload_too_large", too_large)(scope, receive, send)
             return
         received = 0
@@ -153,7 +165,7 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:  # a chunked body with no declared length
+            if received > limit:  # a chunked body with no declared length
                 raise StarletteHTTPException(413, too_large)
             return message
 

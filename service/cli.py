@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from index.build import BuildReport
 from index.corpus import discover
+from index.library import Library
 from index.load import LoadError
 from index.reader import IndexMismatchError, IndexMissingError
 from index.types import SCRIPTS
@@ -50,27 +52,139 @@ def _settings(data_dir: Path | None) -> Settings:
 
 @app.command("index")
 def index_cmd(paths: PathsArg = None, data_dir: DataDir = None,
-              force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False
-              ) -> None:
-    """Load, chunk, embed and index documents; print a per-document summary."""
-    from service.engine import build, make_embedder
-
+              force: Annotated[bool, typer.Option(help="rebuild even if nothing changed")] = False,
+              replace: Annotated[bool, typer.Option(
+                  help="make PATHS the whole corpus: uploaded and other documents leave it")
+              ] = False) -> None:
+    """Index the corpus: the folders named before (the bundled corpus at first), the
+    documents uploaded, and PATHS, whose documents are added or update those of their ids.
+    Print what changes and a per-document summary."""
     settings = _settings(data_dir)
+    library = Library(settings.data_dir)
     try:
-        sources = discover(paths or [settings.corpus_dir])
-        embedder = make_embedder(settings)
-        with _progress() as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
-            result = build(settings, sources, embedder, force=force, progress=report)
+        if paths:
+            _name_base(library, settings, paths, replace)
+        elif replace:
+            raise ValueError("--replace needs the folders that are to be the corpus")
+        _build_corpus(settings, force)
     except (LoadError, ValueError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _name_base(library: Library, settings: Settings, paths: list[Path], replace: bool) -> None:
+    named = {s.meta.doc_id for s in discover(paths)}
+    if not library.has_base():
+        # the first folders named are the corpus (the bundled one is only the default)
+        library.set_base(paths, replace=replace)
+        return
+    current = {e.source.meta.doc_id for e in library.corpus([settings.corpus_dir])}
+    if replace:
+        gone = sorted(current - named)
+        console.print(f"replacing the corpus: {len(named)} documents; leaving it: "
+                      f"{', '.join(gone) or 'none'}")
+        library.set_base(paths, replace=True)
+        return
+    updated = sorted(current & named)
+    console.print(f"adding {len(named - current)} documents; updating {len(updated)}"
+                  + (f": {', '.join(updated)}" if updated else ""))
+    library.add_base(paths)
+
+
+def _build_corpus(settings: Settings, force: bool = False) -> None:
+    from service.engine import build, make_embedder, served_corpus
+
+    sources = served_corpus(settings)
+    embedder = make_embedder(settings)
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = build(settings, sources, embedder, force=force, progress=report)
     print_build(result)
+
+
+documents_app = typer.Typer(no_args_is_help=True, help="The documents of the corpus: list, "
+                            "add (stores the file under the data folder) and remove; each "
+                            "change rebuilds the index.")
+app.add_typer(documents_app, name="documents")
+
+
+@documents_app.command("list")
+def documents_list(data_dir: DataDir = None) -> None:
+    """Every document of the corpus, with where it comes from."""
+    settings = _settings(data_dir)
+    try:
+        entries = Library(settings.data_dir).corpus([settings.corpus_dir])
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    table = Table(title=f"{len(entries)} documents")
+    for name in ("document", "from", "title", "file", "groups"):
+        table.add_column(name, no_wrap=name == "document")
+    for entry in entries:
+        meta = entry.source.meta
+        table.add_row(meta.doc_id, entry.origin, meta.title, entry.source.shown_name,
+                      ",".join(meta.groups) or "public")
+    console.print(table)
+
+
+@documents_app.command("add")
+def documents_add(
+        files: Annotated[list[Path], typer.Argument(help="files to add (txt, md, html, pdf)")],
+        doc_id: Annotated[str | None, typer.Option("--id", help="document id (one file only; "
+                                                   "default: from the file name)")] = None,
+        title: Annotated[str | None, typer.Option(help="title (default: the file name)")] = None,
+        company: Annotated[str, typer.Option(help="the company the document is about")] = "",
+        year: Annotated[int | None, typer.Option(help="the year it reports on")] = None,
+        groups: Annotated[str, typer.Option(help="access groups, comma-separated; "
+                                            "empty: public")] = "",
+        data_dir: DataDir = None) -> None:
+    """Store files in the documents store and rebuild the index with them."""
+    from index.corpus import meta_from_name
+    from index.load import load_bytes
+
+    settings = _settings(data_dir)
+    library = Library(settings.data_dir)
+    if doc_id and len(files) > 1:
+        raise fail("--id names one document: give one file with it")
+    try:
+        for path in files:
+            data = path.read_bytes()
+            meta = meta_from_name(path)
+            meta = replace(meta, doc_id=doc_id or meta.doc_id, title=title or meta.title,
+                           company=company, year=year,
+                           groups=tuple(g.strip() for g in groups.split(",") if g.strip()))
+            load_bytes(data, path.name, meta)  # refused now, not at the build
+            library.add(path.name, data, meta)
+            console.print(f"stored {path.name} as {meta.doc_id}")
+        _build_corpus(settings)
+    except OSError as exc:
+        raise fail(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    except (LoadError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@documents_app.command("remove")
+def documents_remove(doc_ids: Annotated[list[str], typer.Argument(help="document ids")],
+                     data_dir: DataDir = None) -> None:
+    """Take documents out of the corpus and rebuild the index without them."""
+    settings = _settings(data_dir)
+    library = Library(settings.data_dir)
+    try:
+        corpus = {e.source.meta.doc_id: e for e in library.corpus([settings.corpus_dir])}
+        unknown = [d for d in doc_ids if d not in corpus]
+        if unknown:
+            raise ValueError(f"no document {', '.join(unknown)} in the corpus "
+                             "(see `wenda documents list`)")
+        for doc_id in doc_ids:
+            library.remove(doc_id, in_base=corpus[doc_id].origin == "base")
+            console.print(f"removed {doc_id}")
+        _build_corpus(settings)
+    except (LoadError, ValueError) as exc:
+        raise fail(str(exc)) from exc
 
 
 app.command("ingest", help="Same as `index` (kept for the first release's README).")(index_cmd)
@@ -85,6 +199,8 @@ def _progress() -> Progress:
 def print_build(report: BuildReport) -> None:
     if report.up_to_date:
         console.print(f"index is up to date: {report.index_dir} (use --force to rebuild)")
+        for doc_id, reason in report.skipped:
+            err.print(f"[yellow]skipped[/] {doc_id}: {reason}")
         return
     table = Table(title=f"Index: {report.index_dir}")
     for name in ("document", "script", "characters", "chunks", "median chunk", "max chunk",
@@ -98,6 +214,8 @@ def print_build(report: BuildReport) -> None:
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
     console.print(f"chunk sizes in characters of repaired text; embedded {report.embedded} "
                   f"passages, reused {report.reused}; {timings}")
+    for doc_id, reason in report.skipped:
+        err.print(f"[yellow]skipped[/] {doc_id}: {reason}")
 
 
 @app.command()

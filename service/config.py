@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10, le=100_000)
     max_top_k: int = Field(50, ge=1, le=500)
     max_upload_bytes: int = Field(5_000_000, ge=1000)
+    max_document_bytes: int = Field(50_000_000, ge=1000, description="largest file one "
+                                    "POST /v1/documents may add (and its whole body)")
+    max_document_files: int = Field(20, ge=1, description="files one upload may add")
+    document_writes: bool = Field(True, description="accept POST/PUT/DELETE /v1/documents "
+                                  "(false: the corpus is read-only over HTTP, as for a "
+                                  "replica)")
     max_span_chars: int = Field(default=20_000, ge=100, description="longest document span one "
                                 "GET /v1/documents/{id}?start=&end= returns")
     reload_seconds: float = Field(2.0, ge=0, description="how often the service checks for a "

@@ -12,6 +12,7 @@ from index.build import BuildOptions, BuildReport, Progress, build_index
 from index.corpus import SourceFile
 from index.embed import Embedder
 from index.lexicon import FILINGS_GLOSSARY, Lexicon, read_glossary
+from index.library import Library
 from index.reader import LoadedIndex, open_index
 from service import compose
 from service.access import Filters
@@ -57,6 +58,12 @@ def make_generator(settings: Settings) -> LlmClient | None:
     """
     return make_client(settings.llm_base_url, settings.llm_model, settings.llm_timeout,
                        settings.llm_api_key or None)
+
+
+def served_corpus(settings: Settings) -> list[SourceFile]:
+    """The documents a build of this data folder indexes (index/library.py): the corpus
+    folders named, less those removed, plus those uploaded."""
+    return [e.source for e in Library(settings.data_dir).corpus([settings.corpus_dir])]
 
 
 def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,

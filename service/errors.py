@@ -78,6 +78,18 @@ class TooManyJobsError(WendaError):
     status, code = 429, "too_many_jobs"
 
 
+class ForbiddenError(WendaError):
+    status, code = 403, "forbidden"
+
+
+class PayloadTooLargeError(WendaError):
+    status, code = 413, "payload_too_large"
+
+
+class UnreadableDocumentError(WendaError):
+    status, code = 422, "unreadable_document"
+
+
 class UnknownJobError(WendaError):
     status, code = 404, "unknown_job"
 

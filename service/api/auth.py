@@ -1,4 +1,6 @@
-"""API keys and the access groups they grant (WENDA_API_KEYS="key:groupA,groupB;key2:*")."""
+"""API keys and the access groups they grant (WENDA_API_KEYS="key:groupA,groupB;key2:*"),
+and the write permission (":write" after the groups: "admin:*:write") that adding and
+removing documents needs."""
 
 from __future__ import annotations
 
@@ -73,14 +75,17 @@ def parse_api_keys(spec: str) -> KeyRing:
     for number, entry in enumerate((e.strip() for e in spec.split(";")), start=1):
         if not entry:
             continue
-        key, colon, groups_text = entry.partition(":")
+        key, colon, rest = entry.partition(":")
+        groups_text, _, permissions = rest.partition(":")
         key = key.strip()
-        if not colon or not key:
+        if not colon or not key or permissions.strip() not in ("", "write"):
             raise ValueError(f"WENDA_API_KEYS entry {number} must look like key:group1,group2 "
-                             "(or key:* for every document, key: for public ones only)")
+                             "(or key:* for every document, key: for public ones only), "
+                             "optionally with :write to let it add and remove documents")
         if key in seen:
             raise ValueError(f"WENDA_API_KEYS entry {number} repeats an earlier key")
         seen.add(key)
         groups = frozenset(g.strip() for g in groups_text.split(",") if g.strip())
-        entries.append((key.encode("utf-8"), Access(None if "*" in groups else groups)))
+        entries.append((key.encode("utf-8"), Access(None if "*" in groups else groups,
+                                                    write=permissions.strip() == "write")))
     return KeyRing(tuple(entries))

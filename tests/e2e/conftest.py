@@ -31,8 +31,10 @@ START_TIMEOUT = 180.0
 
 
 def e2e_settings(data_dir: Path) -> Settings:
+    # The shared servers are read-only over HTTP: a generated DELETE must not rebuild the
+    # index every other test reads (tests/e2e/test_documents_http.py writes to its own).
     return Settings(data_dir=data_dir, corpus_dir=REPO / "corpus",
-                    glossary=REPO / "corpus" / "glossary.toml")
+                    glossary=REPO / "corpus" / "glossary.toml", document_writes=False)
 
 
 @pytest.fixture(scope="session")

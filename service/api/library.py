@@ -1,0 +1,449 @@
+"""Documents over HTTP: POST /v1/documents adds files, PUT /v1/documents/{id} replaces one,
+DELETE /v1/documents/{id} removes one; each returns a build job (GET /v1/jobs/{id}).
+
+A request is checked (write permission, size, count, type, that each file reads) and its
+files are stored in the documents store (index/library.py) before it is answered, so an
+accepted upload survives a crash; the job then rebuilds the index in a worker thread and
+is done when the service serves the new build. One build runs at a time; later jobs wait
+their turn, each building whatever the store holds then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from index.corpus import check_doc_id, meta_from_name
+from index.library import Entry, Library
+from index.load import SUPPORTED_SUFFIXES, LoadError, load_bytes
+from index.types import DocumentMeta, check_script
+from service.access import Access
+from service.api.deps import AccessDep, SettingsDep, service_state
+from service.config import Settings
+from service.errors import (
+    ForbiddenError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    TooManyJobsError,
+    UnknownDocumentError,
+    UnknownJobError,
+    UnreadableDocumentError,
+    UnsupportedFileError,
+)
+from service.schemas import ErrorResponse
+
+log = logging.getLogger("wenda.api")
+router = APIRouter(tags=["documents"])
+MAX_WAITING = 8  # build jobs queued at once
+KEPT = 50  # finished jobs kept for polling
+SERVE_TIMEOUT_S = 120.0  # how long a job waits for the service to load its build
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+FileStatus = Literal["stored", "rejected", "removed", "indexed", "skipped"]
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+class FileResult(BaseModel):
+    name: str  # the file name uploaded, or the id removed
+    doc_id: str
+    status: FileStatus
+    error: str | None = None
+
+
+class JobResponse(BaseModel):
+    job_id: str
+    kind: Literal["add", "replace", "remove"]
+    state: JobState
+    files: list[FileResult]
+    stage: str = ""  # the build stage running: load, chunk, embed, index, serve
+    done: int = 0
+    total: int = 0
+    elapsed_s: float = 0.0
+    build: str | None = None  # the build it published, once done
+    error: str | None = None
+    status_url: str = ""
+
+
+@dataclass
+class BuildJob:
+    job_id: str
+    kind: Literal["add", "replace", "remove"]
+    access: Access
+    files: list[FileResult]
+    state: JobState = "queued"
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    build: str | None = None
+    error: str | None = None
+
+
+Build = Callable[[Callable[[str, int, int], None]], tuple[str, list[tuple[str, str]]]]
+Serve = Callable[[str], None]
+
+
+@dataclass
+class BuildJobs:
+    """The build jobs of one app: one worker thread builds them in turn."""
+
+    _jobs: dict[str, BuildJob] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _turn: threading.Lock = field(default_factory=threading.Lock)  # one build at a time
+
+    def submit(self, kind: Literal["add", "replace", "remove"], access: Access,
+               files: list[FileResult], build: Build, serve: Serve) -> BuildJob:
+        with self._lock:
+            waiting = sum(j.state in ("queued", "running") for j in self._jobs.values())
+            if waiting >= MAX_WAITING:
+                raise TooManyJobsError(f"{waiting} document jobs are waiting; try again when "
+                                       "one has finished", {"Retry-After": "10"})
+            job = BuildJob(uuid.uuid4().hex, kind, access, files)
+            self._jobs[job.job_id] = job
+            self._forget_old()
+            snapshot = replace(job, files=list(job.files))
+        threading.Thread(target=self._run, args=(job, build, serve), daemon=True,
+                         name=f"wenda-build-{job.job_id[:8]}").start()
+        return snapshot
+
+    def get(self, job_id: str, access: Access) -> BuildJob:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.access != access:
+                raise UnknownJobError(f"no document job {job_id!r}: jobs are kept in memory, "
+                                      f"for the last {KEPT} finished")
+            return replace(job, files=list(job.files))
+
+    def _run(self, job: BuildJob, build: Build, serve: Serve) -> None:
+        with self._turn:
+            self._update(job, state="running", stage="load")
+            try:
+                published, skipped = build(lambda stage, done, total: self._update(
+                    job, stage=stage, done=done, total=total))
+                self._update(job, stage="serve", build=Path(published).name)
+                serve(published)
+            except Exception as exc:  # the job reports it; the served index is untouched
+                ours = isinstance(exc, ValueError)
+                log.error("document job %s failed: %s", job.job_id, exc, exc_info=not ours)
+                self._update(job, state="failed", finished=time.monotonic(),
+                             error=str(exc) if ours else "the build failed; the server log "
+                             "has the details (the index served before is still served)")
+                return
+            reasons = dict(skipped)
+            files = [f.model_copy(update={"status": "skipped", "error": reasons[f.doc_id]})
+                     if f.doc_id in reasons and f.status == "stored" else
+                     f.model_copy(update={"status": "indexed"}) if f.status == "stored" else f
+                     for f in job.files]
+            self._update(job, state="done", files=files, finished=time.monotonic())
+
+    def _update(self, job: BuildJob, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(job, key, value)
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.state in ("done", "failed")]
+        for old in finished[:-KEPT]:
+            del self._jobs[old.job_id]
+
+
+def get_jobs(request: Request) -> BuildJobs:
+    jobs = request.app.state.build_jobs
+    assert isinstance(jobs, BuildJobs)
+    return jobs
+
+
+JobsDep = Annotated[BuildJobs, Depends(get_jobs)]
+
+
+def _errors(*cases: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorResponse, "description": text} for status, text in cases}
+
+
+_WRITE_ERRORS = ((403, "forbidden: the key has no write permission, or the server listens "
+                  "beyond loopback without keys"), (429, "too_many_jobs"))
+
+
+_FIELDS = {name: {"type": "string", "description": text} for name, text in (
+    ("title", "the title as the document gives it"), ("title_en", "an English title"),
+    ("company", "the company it is about (also an alias questions may use)"),
+    ("aliases", "other names of the company, comma-separated"),
+    ("year", "the year it reports on (a whole number)"), ("doc_type", "annual-results, "
+     "annual-report, interim-results, prospectus, esg-report, ..."),
+    ("script", "zh-Hant, zh-Hans or en (default: detected)"),
+    ("groups", "access groups, comma-separated (empty: public)"),
+    ("parallel", "the id of its edition in the other language"))}
+
+
+def _body(one: bool) -> dict[str, Any]:
+    files = {"type": "string", "format": "binary"} if one else {
+        "type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1}
+    fields = dict(_FIELDS) if one else {**_FIELDS, "doc_id": {
+        "type": "string", "description": "the document id (one file only; default: from "
+                                         "the file name)"}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["files"], "additionalProperties": False,
+        "properties": {"files": files | {"description": "txt, md, html, htm or pdf"},
+                       **fields}}}}}}
+
+
+@router.post("/documents", status_code=202, openapi_extra=_body(one=False), responses=_errors(
+    *_WRITE_ERRORS, (413, "payload_too_large"), (415, "unsupported_file"),
+    (422, "invalid_request, unreadable_document")))
+async def add_documents(request: Request, response: Response, access: AccessDep,
+                        settings: SettingsDep, jobs: JobsDep) -> JobResponse:
+    """Add files (multipart field `files`, one or more) with optional manifest fields
+    (title, title_en, company, aliases, year, doc_type, script, groups, parallel; doc_id
+    with one file). A file whose id is in the corpus replaces that document."""
+    _check_writer(access, settings)
+    fields, files = await _read_form(request, settings)
+    results = await run_in_threadpool(_store, Library(settings.data_dir), settings, access,
+                                      fields, files, None)
+    return _start(request, response, jobs, "add", access, results)
+
+
+@router.put("/documents/{doc_id}", status_code=202, openapi_extra=_body(one=True),
+            responses=_errors(
+    *_WRITE_ERRORS, (404, "unknown_document"), (413, "payload_too_large"),
+    (415, "unsupported_file"), (422, "invalid_request, unreadable_document")))
+async def replace_document(doc_id: str, request: Request, response: Response,
+                           access: AccessDep, settings: SettingsDep, jobs: JobsDep
+                           ) -> JobResponse:
+    """Replace a document's file (multipart field `files`, one file) and, where given, its
+    manifest fields; the others are kept."""
+    _check_writer(access, settings)
+    library = Library(settings.data_dir)
+    entry = await run_in_threadpool(_writable_entry, library, settings, access, doc_id)
+    fields, files = await _read_form(request, settings)
+    if len(files) != 1:
+        raise InvalidRequestError("files: replacing a document takes exactly one file")
+    results = await run_in_threadpool(_store, library, settings, access, fields, files,
+                                      entry.source.meta)
+    return _start(request, response, jobs, "replace", access, results)
+
+
+@router.delete("/documents/{doc_id}", status_code=202, responses=_errors(
+    *_WRITE_ERRORS, (404, "unknown_document")))
+async def remove_document(doc_id: str, request: Request, response: Response,
+                          access: AccessDep, settings: SettingsDep, jobs: JobsDep
+                          ) -> JobResponse:
+    """Remove a document from the corpus and rebuild without it."""
+    _check_writer(access, settings)
+    library = Library(settings.data_dir)
+    entry = await run_in_threadpool(_writable_entry, library, settings, access, doc_id)
+    await run_in_threadpool(library.remove, doc_id, entry.origin == "base")
+    return _start(request, response, jobs, "remove", access,
+                  [FileResult(name=doc_id, doc_id=doc_id, status="removed")])
+
+
+@router.get("/jobs/{job_id}", responses=_errors((404, "unknown_job")))
+async def get_job(job_id: str, request: Request, access: AccessDep, jobs: JobsDep
+                  ) -> JobResponse:
+    """A document job's state, per-file status and build progress."""
+    return _response(request, jobs.get(job_id, access))
+
+
+# ---- checks ------------------------------------------------------------------------------
+
+def _check_writer(access: Access, settings: Settings) -> None:
+    if not settings.document_writes:
+        raise ForbiddenError("this server's corpus is read-only over HTTP "
+                             "(WENDA_DOCUMENT_WRITES=false)")
+    if not access.write:
+        raise ForbiddenError("adding or removing documents needs an API key with write "
+                             "permission (WENDA_API_KEYS entry key:groups:write)")
+    open_beyond_loopback = access.groups is None and settings.host not in LOOPBACK
+    if open_beyond_loopback and not settings.api_keys:
+        raise ForbiddenError("document writes are refused on a server listening beyond "
+                             "loopback without API keys: set WENDA_API_KEYS with a write key")
+
+
+def _writable_entry(library: Library, settings: Settings, access: Access, doc_id: str) -> Entry:
+    """The corpus entry a writer may change; 404 for one it may not even read (a restricted
+    document is indistinguishable from a missing one), 403 for a public one it may read
+    but a group-restricted key may not change."""
+    entries = {e.source.meta.doc_id: e for e in library.corpus([settings.corpus_dir])}
+    entry = entries.get(doc_id)
+    groups = set(entry.source.meta.groups) if entry else set()
+    if entry is None or (access.groups is not None and groups and not groups & access.groups):
+        raise UnknownDocumentError(f"no document {doc_id!r} (see GET /v1/documents)")
+    if access.groups is not None and (not groups or not groups <= access.groups):
+        raise ForbiddenError(f"{doc_id}: this key may change only documents of its groups "
+                             f"({', '.join(sorted(access.groups)) or 'none'})")
+    return entry
+
+
+async def _read_form(request: Request, settings: Settings
+                     ) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "multipart/form-data":
+        raise UnsupportedFileError("send documents as multipart/form-data, files in the field "
+                                   f"`files`; got Content-Type {kind or '(none)'!r}")
+    async with request.form(max_files=settings.max_document_files + 1, max_fields=20) as form:
+        uploads = [u for u in form.getlist("files") if isinstance(u, UploadFile)]
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not uploads:
+            raise InvalidRequestError("files: attach one or more documents in the field `files`")
+        if len(uploads) > settings.max_document_files:
+            raise PayloadTooLargeError(f"files: at most {settings.max_document_files} files "
+                                       f"an upload, got {len(uploads)}")
+        files = []
+        for upload in uploads:
+            name = Path(upload.filename or "").name
+            suffix = Path(name).suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                raise UnsupportedFileError(
+                    f"{name or '(no name)'}: unsupported file type {suffix or '(none)'!r}; "
+                    f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+            data = await upload.read()
+            if len(data) > settings.max_document_bytes:
+                raise PayloadTooLargeError(f"{name}: {len(data):,} bytes, over the limit of "
+                                           f"{settings.max_document_bytes:,}")
+            files.append((name, data))
+    return fields, files
+
+
+_LIST_FIELDS = ("groups", "aliases")
+
+
+def _meta(fields: dict[str, str], name: str, base: DocumentMeta | None, single: bool,
+          access: Access, fixed_id: bool) -> DocumentMeta:
+    meta = base or meta_from_name(Path(name))
+    known = {"doc_id", "title", "title_en", "company", "aliases", "year", "doc_type",
+             "script", "groups", "parallel"}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise InvalidRequestError(f"{unknown[0]}: not a document field; fields: "
+                                  f"{', '.join(sorted(known))}")
+    given: dict[str, Any] = {}
+    for key, value in fields.items():
+        value = value.strip()
+        if key in _LIST_FIELDS:
+            given[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif key == "year":
+            if value and not value.isdigit():
+                raise InvalidRequestError(f"year: a whole number, got {value!r}")
+            given[key] = int(value) if value else None
+        elif key == "script":
+            try:
+                given[key] = check_script(value) if value else None
+            except ValueError as exc:
+                raise InvalidRequestError(f"script: {exc}") from None
+        elif key == "doc_id":
+            if fixed_id or not single:
+                raise InvalidRequestError("doc_id: give it with one file only (PUT names the "
+                                          "document in its path)")
+            try:
+                given[key] = check_doc_id(value)
+            except ValueError as exc:
+                raise InvalidRequestError(f"doc_id: {exc}") from None
+        else:
+            given[key] = value or None if key == "parallel" else value
+    meta = replace(meta, **given)
+    if "company" in given and meta.company and not meta.aliases:
+        meta = replace(meta, aliases=(meta.company,))  # so questions naming it find it
+    if access.groups is not None:  # a group key publishes into its own groups only
+        if not meta.groups:
+            meta = replace(meta, groups=tuple(sorted(access.groups)))
+        outside = sorted(set(meta.groups) - access.groups)
+        if outside or not meta.groups:
+            raise ForbiddenError(f"groups: this key may publish only to its groups "
+                                 f"({', '.join(sorted(access.groups)) or 'none'})")
+    return meta
+
+
+def _store(library: Library, settings: Settings, access: Access, fields: dict[str, str],
+           files: list[tuple[str, bytes]], base: DocumentMeta | None) -> list[FileResult]:
+    """Check that each file reads, then store those that do; 422 when none does."""
+    results, readable = [], []
+    entries = {e.source.meta.doc_id: e for e in library.corpus([settings.corpus_dir])}
+    for name, data in files:
+        # a file for a document already in the corpus keeps its fields unless given anew
+        known = entries.get(meta_from_name(Path(name)).doc_id) if base is None else None
+        meta = _meta(fields, name, base or (known.source.meta if known else None),
+                     len(files) == 1, access, fixed_id=base is not None)
+        try:
+            load_bytes(data, name, meta)
+        except LoadError as exc:
+            results.append(FileResult(name=name, doc_id=meta.doc_id, status="rejected",
+                                      error=str(exc)))
+            continue
+        readable.append((name, data, meta))
+    if not readable:
+        raise UnreadableDocumentError("; ".join(r.error or "" for r in results))
+    ids = [m.doc_id for _, _, m in readable]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequestError("files: two files would have the same document id; "
+                                  "rename one or upload them separately")
+    if access.groups is not None:  # replacing a document of another group would take it over
+        for doc_id in ids:
+            if doc_id in entries:
+                _writable_entry(library, settings, access, doc_id)
+    for name, data, meta in readable:
+        library.add(name, data, meta)
+        results.append(FileResult(name=name, doc_id=meta.doc_id, status="stored"))
+    return results
+
+
+# ---- the job --------------------------------------------------------------------------
+
+def _start(request: Request, response: Response, jobs: BuildJobs,
+           kind: Literal["add", "replace", "remove"], access: Access,
+           files: list[FileResult]) -> JobResponse:
+    state = service_state(request)
+    settings = state.settings
+    app = request.app
+    loop = asyncio.get_running_loop()
+
+    def build(progress: Callable[[str, int, int], None]) -> tuple[str, list[tuple[str, str]]]:
+        from service.engine import build as build_index
+        from service.engine import make_embedder, served_corpus
+
+        embedder = getattr(app.state, "embedder", None) or make_embedder(settings)
+        report = build_index(settings, served_corpus(settings), embedder, progress=progress)
+        return str(report.index_dir), report.skipped
+
+    def serve(published: str) -> None:
+        watcher = getattr(app.state, "watcher", None)
+        if watcher is None:
+            return  # a service handed its engine serves it as it is (tests)
+        deadline = time.monotonic() + SERVE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            check = watcher.check()
+            try:
+                future = asyncio.run_coroutine_threadsafe(check, loop)
+            except RuntimeError:  # the app is shutting down: its loop is gone
+                check.close()
+                raise ValueError("the server stopped before it served the new build; it "
+                                 "is published and will be served at the next start") from None
+            future.result(SERVE_TIMEOUT_S)
+            if watcher.seen == published and state.backend is not None and not \
+                    state.reload_error:
+                return
+            time.sleep(0.2)
+        raise ValueError(f"the new build was published but not served: {state.reload_error}")
+
+    job = jobs.submit(kind, access, files, build, serve)
+    result = _response(request, job)
+    response.headers["Location"] = result.status_url
+    return result
+
+
+def _response(request: Request, job: BuildJob) -> JobResponse:
+    elapsed = (job.finished or time.monotonic()) - job.started
+    return JobResponse(job_id=job.job_id, kind=job.kind, state=job.state, files=job.files,
+                       stage=job.stage, done=job.done, total=job.total,
+                       elapsed_s=round(elapsed, 3), build=job.build, error=job.error,
+                       status_url=str(request.app.url_path_for("get_job", job_id=job.job_id)))
