@@ -1,4 +1,5 @@
-"""Loading source files (txt, md, html, pdf) into Documents, with encoding detection."""
+"""Loading source files (txt, md, html, pdf, docx, xlsx, csv) into Documents, with encoding
+detection."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from index.script import detect_script
 from index.types import Document, DocumentMeta
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv")
 _CHINESE_CODECS = ("big5hkscs", "gb18030")
 
 
@@ -42,6 +43,17 @@ def load_bytes(data: bytes, name: str, meta: DocumentMeta) -> Document:
     page_starts: tuple[int, ...] = ()
     if suffix == ".pdf":
         text, page_starts = _pdf_text(data, name)
+    elif suffix in (".docx", ".xlsx"):
+        from index.office import OfficeError, docx_text, xlsx_text
+
+        try:
+            text = docx_text(data) if suffix == ".docx" else xlsx_text(data)
+        except OfficeError as exc:
+            raise LoadError(f"{name}: {exc}") from exc
+    elif suffix == ".csv":
+        from index.office import csv_text
+
+        text = csv_text(decode_text(data, name))
     else:
         text = decode_text(data, name)
         if suffix in (".html", ".htm"):

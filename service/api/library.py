@@ -195,7 +195,7 @@ def _body(one: bool) -> dict[str, Any]:
                                          "the file name)"}}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["files"], "additionalProperties": False,
-        "properties": {"files": files | {"description": "txt, md, html, htm or pdf"},
+        "properties": {"files": files | {"description": "txt, md, html, htm, pdf, docx, xlsx or csv"},
                        **fields}}}}}}
 
 

@@ -246,3 +246,42 @@ def test_a_build_killed_mid_way_loses_no_upload_and_keeps_the_index(built: Path,
     Engine.start(settings)  # the old index still loads
     report = build(settings, served_corpus(settings), make_embedder(settings))
     assert "big-report" in {d.doc_id for d in report.documents}
+
+
+def test_word_excel_and_csv_uploads_are_answered_from_their_tables(
+        site: tuple[str, Settings], tmp_path: Path) -> None:
+    from docx import Document as WordDocument
+    from openpyxl import Workbook
+
+    word = WordDocument()
+    word.add_heading("Acme Robotics ESG Report 2024", level=1)
+    table = word.add_table(rows=2, cols=3)
+    for r, row in enumerate([["Indicator", "2024", "2023"],
+                             ["Water withdrawal (tonnes)", "51,300", "55,020"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    word.save(tmp_path / "acme-esg-2024.docx")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Headcount"
+    for values in (["Region", "2024", "2023"], ["Suzhou plant", 812, 700]):
+        sheet.append(values)
+    book.save(tmp_path / "acme-kpis-2024.xlsx")
+    url, _ = site
+    with httpx.Client(base_url=url, timeout=60) as client:
+        response = client.post("/v1/documents", data={"company": "Acme Robotics"}, files=[
+            ("files", (name, (tmp_path / name).read_bytes() if (tmp_path / name).exists()
+                       else (UPLOADS / name).read_bytes()))
+            for name in ("acme-esg-2024.docx", "acme-kpis-2024.xlsx", "acme-suppliers-2024.csv")])
+        job = _finished(client, response.json())
+        assert [f["status"] for f in job["files"]] == ["indexed"] * 3, job
+        for question, figure in (
+                ("How many tonnes of water did Acme Robotics withdraw in 2024?", "51,300"),
+                ("How many people worked at Acme's Suzhou plant in 2024?", "812")):
+            answer = _ask(client, question)
+            assert figure in answer["answer"], (question, answer["answer"])
+        # the CSV's rows are passages of their own, found by what they name
+        hits = client.post("/v1/search", json={"query": "SensorWorks supplier spend"}).json()
+        assert hits["hits"][0]["doc_id"] == "acme-suppliers-2024"
+        assert "SensorWorks\tJapan\t21.7" in hits["hits"][0]["text"]
