@@ -66,7 +66,7 @@ def test_each_sheet_of_a_workbook_is_a_table_under_its_name(tmp_path: Path) -> N
 def test_a_csv_file_is_one_table_whatever_its_delimiter() -> None:
     document = load_bytes((UPLOADS / "acme-suppliers-2024.csv").read_bytes(), "s.csv", META)
     assert document.text.splitlines()[1] == "MotorCo\tChina\t55.2"
-    semicolons = load_bytes("a;b\n1;2\n".encode(), "s.csv", META)
+    semicolons = load_bytes(b"a;b\n1;2\n", "s.csv", META)
     assert semicolons.text == "a\tb\n1\t2\n"
 
 
