@@ -133,7 +133,8 @@ def documents_list(data_dir: DataDir = None) -> None:
 
 @documents_app.command("add")
 def documents_add(
-        files: Annotated[list[Path], typer.Argument(help="files to add (txt, md, html, pdf, docx, xlsx, csv)")],
+        files: Annotated[list[Path], typer.Argument(
+            help="files to add (txt, md, html, pdf, docx, xlsx, csv)")],
         doc_id: Annotated[str | None, typer.Option("--id", help="document id (one file only; "
                                                    "default: from the file name)")] = None,
         title: Annotated[str | None, typer.Option(help="title (default: the file name)")] = None,

@@ -195,8 +195,8 @@ def _body(one: bool) -> dict[str, Any]:
                                          "the file name)"}}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["files"], "additionalProperties": False,
-        "properties": {"files": files | {"description": "txt, md, html, htm, pdf, docx, xlsx or csv"},
-                       **fields}}}}}}
+        "properties": {"files": files | {
+            "description": "txt, md, html, htm, pdf, docx, xlsx or csv"}, **fields}}}}}}
 
 
 @router.post("/documents", status_code=202, openapi_extra=_body(one=False), responses=_errors(
