@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Literal, get_args
@@ -33,6 +34,9 @@ def check_script(value: str) -> Script:
     return value
 
 
+_TITLE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+
+
 @dataclass(frozen=True)
 class DocumentMeta:
     """What the corpus manifest (or an upload) says about a document."""
@@ -47,6 +51,13 @@ class DocumentMeta:
     parallel: str | None = None
     groups: tuple[str, ...] = ()  # access groups; empty means public
     aliases: tuple[str, ...] = ()  # names a question may use for the company, any script
+
+    @property
+    def period(self) -> int | None:
+        """The year the document reports on: the latest year its titles name (the FY2023
+        results, filed in 2024, say 2023), else its `year`."""
+        years = [int(y) for y in _TITLE_YEAR.findall(f"{self.title} {self.title_en}")]
+        return max(years) if years else self.year
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from index.normalise import matching_form
 from index.types import Document, DocumentMeta
 
 
@@ -36,23 +37,32 @@ class Filters:
 
     doc_ids: frozenset[str] = frozenset()
     companies: frozenset[str] = frozenset()
-    years: frozenset[int] = frozenset()
+    years: frozenset[int] = frozenset()  # the manifest's year (of publication)
     scripts: frozenset[str] = frozenset()
     doc_types: frozenset[str] = frozenset()
     groups: frozenset[str] | None = None  # caller's access groups; None: unrestricted
+    fiscal_years: frozenset[int] = frozenset()  # the year reported on (DocumentMeta.period)
 
     def active(self) -> bool:
         return bool(self.doc_ids or self.companies or self.years or self.scripts
-                    or self.doc_types or self.groups is not None)
+                    or self.doc_types or self.fiscal_years or self.groups is not None)
 
     def admits(self, meta: DocumentMeta) -> bool:
         """Whether a document may contribute anything to a response under these filters."""
         return (readable(meta, self.groups)
                 and (not self.doc_ids or meta.doc_id in self.doc_ids)
-                and (not self.companies or meta.company in self.companies)
+                and (not self.companies or _names_company(meta, self.companies))
                 and (not self.years or meta.year in self.years)
+                and (not self.fiscal_years or meta.period in self.fiscal_years)
                 and (not self.scripts or meta.script in self.scripts)
                 and (not self.doc_types or meta.doc_type in self.doc_types))
+
+
+def _names_company(meta: DocumentMeta, wanted: frozenset[str]) -> bool:
+    """Whether any of `wanted` is the document's company or one of its aliases, in any
+    script or case ("SenseTime", 「商汤」, "SenseTime Group Inc.")."""
+    names = {matching_form(n) for n in (meta.company, *meta.aliases) if n}
+    return any(matching_form(w) in names for w in wanted)
 
 
 def readable(meta: DocumentMeta, groups: frozenset[str] | None) -> bool:

@@ -52,8 +52,11 @@ class FilterSpec(_Strict):
     """Metadata every passage must match; an omitted or empty list does not filter."""
 
     doc_ids: list[SafeText] = []
-    companies: list[SafeText] = []
-    years: list[JsonInt] = []
+    companies: list[SafeText] = Field([], description="the company's name or any alias, "
+                                      "in any script (SenseTime, 商湯)")
+    years: list[JsonInt] = Field([], description="the year of publication (the manifest's)")
+    fiscal_years: list[JsonInt] = Field([], description="the year reported on: the FY2023 "
+                                        "results, published in 2024, are 2023's")
     scripts: list[Script] = []
     doc_types: list[SafeText] = []
 

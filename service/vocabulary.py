@@ -6,7 +6,6 @@ each document's company, aliases, kind of filing and period. Built once per load
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from index.reader import LoadedIndex
 from index.types import DocumentMeta
 
 IDF_CAP = 4.5  # a word the corpus never uses weighs as much as a rare one, not more
-_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 
 
 def language(script: str) -> str:
@@ -97,10 +95,9 @@ class Vocabulary:
 
 
 def _facts(meta: DocumentMeta, script: str) -> DocumentFacts:
-    years = [int(y) for y in _YEAR.findall(f"{meta.title} {meta.title_en}")]
     return DocumentFacts(
         doc_id=meta.doc_id, company=meta.company,
         aliases=tuple(a for a in (matching_form(x) for x in meta.aliases) if a),
         names=tuple(x for x in meta.aliases if matching_form(x)),
-        doc_type=meta.doc_type, period=max(years) if years else meta.year,
+        doc_type=meta.doc_type, period=meta.period,
         language=language(script), parallel=meta.parallel)

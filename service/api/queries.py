@@ -63,7 +63,8 @@ def to_filters(spec: FilterSpec | None, access: Access,
                                    " (see GET /v1/documents)")
     return Filters(doc_ids=frozenset(spec.doc_ids), companies=frozenset(spec.companies),
                    years=frozenset(spec.years), scripts=frozenset(spec.scripts),
-                   doc_types=frozenset(spec.doc_types), groups=access.groups)
+                   doc_types=frozenset(spec.doc_types), groups=access.groups,
+                   fiscal_years=frozenset(spec.fiscal_years))
 
 
 def ask(backend: Backend, settings: Settings, request: AskRequest, access: Access = OPEN,

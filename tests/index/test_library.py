@@ -89,3 +89,19 @@ def test_a_key_may_carry_the_write_permission() -> None:
         Access(frozenset())]
     with pytest.raises(ValueError, match="entry 1 .*:write"):
         parse_api_keys("k:*:delete")
+
+
+def test_a_company_filter_takes_any_alias_and_a_fiscal_year_the_year_reported() -> None:
+    from index.types import DocumentMeta
+    from service.access import Filters
+
+    results = DocumentMeta(doc_id="r", title="商湯集團截至2023年12月31日止年度之年度業績公告",
+                           company="SenseTime Group Inc.", aliases=("SenseTime", "商湯"),
+                           year=2024)
+    assert results.period == 2023  # filed in 2024, about 2023
+    for name in ("SenseTime", "sensetime", "商汤", "SenseTime Group Inc."):
+        assert Filters(companies=frozenset({name})).admits(results), name
+    assert not Filters(companies=frozenset({"Zhipu"})).admits(results)
+    assert Filters(fiscal_years=frozenset({2023})).admits(results)
+    assert not Filters(fiscal_years=frozenset({2024})).admits(results)
+    assert Filters(years=frozenset({2024})).admits(results)  # the year of publication
