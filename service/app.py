@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     if engine is not None:
         state.backend = EngineBackend(engine) if isinstance(engine, Engine) else engine
     # One loader per app: it keeps the app's embedding model across reloads.
-    app = FastAPI(title="Wenda (問答)", version=_version(),
+    # /docs is served by service/api/web.py from a package, not from a CDN
+    app = FastAPI(title="Wenda (問答)", version=_version(), docs_url=None, redoc_url=None,
                   lifespan=_lifespan(state, loader or EngineLoader()),
                   description="Cited answers from Traditional Chinese, Simplified Chinese and "
                               "English company filings.")

@@ -68,6 +68,9 @@ class AskRequest(_Strict):
     filters: FilterSpec | None = None
     reply_script: ReplyScript = Field(
         "auto", description="script of converted quotes: original, zh-Hant, zh-Hans or auto")
+    history: list[QuestionText] = Field([], max_length=8, description="the earlier questions "
+                                        "of the conversation, oldest first: the question is "
+                                        "read as a follow-up to them (\"and in 2022?\")")
 
 
 class SearchRequest(_Strict):

@@ -32,7 +32,9 @@ router = APIRouter(tags=["ask"])
 def ask(body: AskRequest, backend: BackendDep, settings: SettingsDep,
         access: AccessDep) -> AskResponse:
     """Answer a question from the documents, with citations that point at exact spans."""
-    return queries.ask(backend, settings, body, access)
+    history = [queries.check_question(turn, settings, f"history[{i}]")
+               for i, turn in enumerate(body.history)]
+    return queries.ask(backend, settings, body, access, history)
 
 
 @router.post("/search")

@@ -116,16 +116,18 @@ def test_a_missing_path_is_named(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_a_manifest_gives_its_supported_files(tmp_path: Path) -> None:
-    for name in ("Annual Report 2023.txt", "esg.md", "notes.docx"):
+    for name in ("Annual Report 2023.txt", "esg.md", "notes.docx", "logo.png"):
         (tmp_path / name).write_text("SenseTime\n", encoding="utf-8")
     sources = discover([tmp_path])
     assert [(s.path.name, s.meta.doc_id) for s in sources] == [
-        ("Annual Report 2023.txt", "annual-report-2023"), ("esg.md", "esg")]
+        ("Annual Report 2023.txt", "annual-report-2023"), ("esg.md", "esg"),
+        ("notes.docx", "notes")]
 
 
 def test_a_folder_without_documents_is_named(tmp_path: Path) -> None:
-    (tmp_path / "notes.docx").write_bytes(b"PK")
-    with pytest.raises(ValueError, match="no .txt, .md, .html, .htm, .pdf files"):
+    (tmp_path / "logo.png").write_bytes(b"PNG")
+    with pytest.raises(ValueError, match="no .txt, .md, .html, .htm, .pdf, .docx, .xlsx, .csv "
+                                         "files"):
         discover([tmp_path])
 
 

@@ -234,13 +234,15 @@ def test_the_ask_page_and_widget_are_served_with_a_strict_policy(client: TestCli
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert '<script src="/widget.js">' in page.text
+    assert '<script src="/app.js">' in page.text
+    script = client.get("/app.js")
+    assert script.status_code == 200 and "/v1/documents" in script.text
     widget = client.get("/widget.js")
     assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
     assert "/v1/ask" in widget.text or "v1/ask" in widget.text
 
 
-@pytest.mark.parametrize("name", ["index.html", "widget.js"])
+@pytest.mark.parametrize("name", ["index.html", "app.js", "widget.js"])
 def test_the_page_never_parses_text_as_html_nor_loads_outside_code(name: str) -> None:
     source = (STATIC / name).read_text(encoding="utf-8")
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
@@ -253,3 +255,12 @@ def test_openapi_docs_describe_the_api(client: TestClient) -> None:
     for path in ("/v1/ask", "/v1/search", "/v1/documents", "/v1/documents/{doc_id}",
                  "/v1/chat/completions", "/v1/models", "/healthz", "/readyz"):
         assert path in paths
+
+
+def test_the_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+    assert client.get("/docs-assets/..%2Fconfig.py").status_code == 404
+    assert client.get("/docs-assets/index.html").status_code == 404  # only the files it needs
