@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     bytes INTEGER NOT NULL, meta TEXT NOT NULL, added REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS removed (doc_id TEXT PRIMARY KEY, removed REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS base (position INTEGER PRIMARY KEY, path TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -117,6 +118,28 @@ class Library:
         return sorted(p for p in self.files.iterdir() if p.name not in named
                       and not p.name.startswith("."))
 
+    def generation(self) -> int:
+        """How many changes the store has seen (each add, remove or new base counts one)."""
+        return self._state("generation")
+
+    def built(self) -> int:
+        """The generation the last finished build indexed: behind `generation()` when a
+        change was stored but its build never finished (a crash, a stop), so the service
+        builds again when it starts."""
+        return self._state("built")
+
+    def mark_built(self, generation: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO state VALUES ('built', ?) ON CONFLICT(key) DO UPDATE SET "
+                       "value = max(value, excluded.value)", (generation,))
+
+    def _state(self, key: str) -> int:
+        if not (self.root / LIBRARY_DB).exists():
+            return 0
+        with self._db() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
     # ---- writing --------------------------------------------------------------------
 
     def add(self, name: str, data: bytes, meta: DocumentMeta) -> Upload:
@@ -134,6 +157,7 @@ class Library:
                        (meta.doc_id, name, stored, digest, len(data),
                         json.dumps(asdict(meta), ensure_ascii=False), upload.added))
             db.execute("DELETE FROM removed WHERE doc_id = ?", (meta.doc_id,))
+            _changed(db)
         return upload
 
     def remove(self, doc_id: str, in_base: bool) -> None:
@@ -146,6 +170,7 @@ class Library:
                 db.execute("INSERT OR REPLACE INTO removed VALUES (?, ?)", (doc_id, time.time()))
             shared = row is not None and db.execute(
                 "SELECT 1 FROM uploads WHERE file = ?", (row[0],)).fetchone()
+            _changed(db)
         if row is not None and not shared:
             (self.files / row[0]).unlink(missing_ok=True)  # after the commit: never dangling
 
@@ -163,6 +188,7 @@ class Library:
             db.executemany("INSERT INTO base VALUES (?, ?)",
                            [(i, str(p)) for i, p in enumerate(wanted)])
             db.executemany("DELETE FROM removed WHERE doc_id = ?", [(d,) for d in ids])
+            _changed(db)
         for upload in self.uploads():
             if upload.doc_id in ids:
                 self.remove(upload.doc_id, in_base=False)
@@ -177,6 +203,7 @@ class Library:
             if replace:
                 db.execute("DELETE FROM uploads")
                 db.execute("DELETE FROM removed")
+            _changed(db)
         if replace:
             for orphan in self.orphans():
                 orphan.unlink(missing_ok=True)
@@ -193,6 +220,11 @@ class Library:
                 yield db
         finally:
             db.close()
+
+
+def _changed(db: sqlite3.Connection) -> None:
+    db.execute("INSERT INTO state VALUES ('generation', 1) ON CONFLICT(key) DO UPDATE SET "
+               "value = value + 1")
 
 
 def _empty_folder(path: Path) -> bool:

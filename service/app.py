@@ -127,6 +127,7 @@ def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
             await watcher.start()
             app.state.watcher = watcher  # document jobs ask it to serve their build
             app.state.embedder = getattr(loader, "embedder", None)  # and build with its model
+            await library.resume_unfinished(app)
             if settings.reload_seconds > 0:
                 watching = asyncio.create_task(watcher.watch(settings.reload_seconds))
         try:

@@ -91,9 +91,8 @@ def _name_base(library: Library, settings: Settings, paths: list[Path], replace:
 
 
 def _build_corpus(settings: Settings, force: bool = False) -> None:
-    from service.engine import build, make_embedder, served_corpus
+    from service.engine import build_served, make_embedder
 
-    sources = served_corpus(settings)
     embedder = make_embedder(settings)
     with _progress() as bar:
         tasks: dict[str, TaskID] = {}
@@ -103,7 +102,7 @@ def _build_corpus(settings: Settings, force: bool = False) -> None:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        result = build(settings, sources, embedder, force=force, progress=report)
+        result = build_served(settings, embedder, force=force, progress=report)
     print_build(result)
 
 

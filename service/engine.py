@@ -66,6 +66,17 @@ def served_corpus(settings: Settings) -> list[SourceFile]:
     return [e.source for e in Library(settings.data_dir).corpus([settings.corpus_dir])]
 
 
+def build_served(settings: Settings, embedder: Embedder, force: bool = False,
+                 progress: Progress | None = None) -> BuildReport:
+    """Build the served corpus, and record in the documents store which of its changes
+    the build holds (a change whose build never finished is built again at start-up)."""
+    library = Library(settings.data_dir)
+    generation = library.generation()  # read first: a change stored meanwhile is not held
+    report = build(settings, served_corpus(settings), embedder, force, progress)
+    library.mark_built(generation)
+    return report
+
+
 def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,
           force: bool = False, progress: Progress | None = None) -> BuildReport:
     """Build the index for `sources` with the settings' glossary and dense index kind."""

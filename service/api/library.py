@@ -30,7 +30,7 @@ from index.library import Entry, Library
 from index.load import SUPPORTED_SUFFIXES, LoadError, load_bytes
 from index.types import DocumentMeta, check_script
 from service.access import Access
-from service.api.deps import AccessDep, SettingsDep, service_state
+from service.api.deps import AccessDep, SettingsDep
 from service.config import Settings
 from service.errors import (
     ForbiddenError,
@@ -51,6 +51,7 @@ KEPT = 50  # finished jobs kept for polling
 SERVE_TIMEOUT_S = 120.0  # how long a job waits for the service to load its build
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 FileStatus = Literal["stored", "rejected", "removed", "indexed", "skipped"]
+JobKind = Literal["add", "replace", "remove", "resume"]
 JobState = Literal["queued", "running", "done", "failed"]
 
 
@@ -63,7 +64,7 @@ class FileResult(BaseModel):
 
 class JobResponse(BaseModel):
     job_id: str
-    kind: Literal["add", "replace", "remove"]
+    kind: JobKind
     state: JobState
     files: list[FileResult]
     stage: str = ""  # the build stage running: load, chunk, embed, index, serve
@@ -78,7 +79,7 @@ class JobResponse(BaseModel):
 @dataclass
 class BuildJob:
     job_id: str
-    kind: Literal["add", "replace", "remove"]
+    kind: JobKind
     access: Access
     files: list[FileResult]
     state: JobState = "queued"
@@ -103,7 +104,7 @@ class BuildJobs:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _turn: threading.Lock = field(default_factory=threading.Lock)  # one build at a time
 
-    def submit(self, kind: Literal["add", "replace", "remove"], access: Access,
+    def submit(self, kind: JobKind, access: Access,
                files: list[FileResult], build: Build, serve: Serve) -> BuildJob:
         with self._lock:
             waiting = sum(j.state in ("queued", "running") for j in self._jobs.values())
@@ -399,20 +400,27 @@ def _store(library: Library, settings: Settings, access: Access, fields: dict[st
 
 # ---- the job --------------------------------------------------------------------------
 
-def _start(request: Request, response: Response, jobs: BuildJobs,
-           kind: Literal["add", "replace", "remove"], access: Access,
-           files: list[FileResult]) -> JobResponse:
-    state = service_state(request)
+def _start(request: Request, response: Response, jobs: BuildJobs, kind: JobKind,
+           access: Access, files: list[FileResult]) -> JobResponse:
+    job = start_build(request.app, jobs, kind, access, files)
+    result = _response(request, job)
+    response.headers["Location"] = result.status_url
+    return result
+
+
+def start_build(app: Any, jobs: BuildJobs, kind: JobKind, access: Access,
+                files: list[FileResult]) -> BuildJob:
+    """A job that builds the served corpus with the app's model, then has the app serve
+    it; called on the event loop (a request, or start-up resuming an unfinished build)."""
+    state = app.state.wenda
     settings = state.settings
-    app = request.app
     loop = asyncio.get_running_loop()
 
     def build(progress: Callable[[str, int, int], None]) -> tuple[str, list[tuple[str, str]]]:
-        from service.engine import build as build_index
-        from service.engine import make_embedder, served_corpus
+        from service.engine import build_served, make_embedder
 
         embedder = getattr(app.state, "embedder", None) or make_embedder(settings)
-        report = build_index(settings, served_corpus(settings), embedder, progress=progress)
+        report = build_served(settings, embedder, progress=progress)
         return str(report.index_dir), report.skipped
 
     def serve(published: str) -> None:
@@ -435,10 +443,18 @@ def _start(request: Request, response: Response, jobs: BuildJobs,
             time.sleep(0.2)
         raise ValueError(f"the new build was published but not served: {state.reload_error}")
 
-    job = jobs.submit(kind, access, files, build, serve)
-    result = _response(request, job)
-    response.headers["Location"] = result.status_url
-    return result
+    return jobs.submit(kind, access, files, build, serve)
+
+
+async def resume_unfinished(app: Any) -> None:
+    """At start-up: when the documents store holds a change whose build never finished (a
+    crash or a stop mid-build), build it now, in the background."""
+    settings = app.state.wenda.settings
+    library = Library(settings.data_dir)
+    behind = await run_in_threadpool(lambda: library.generation() > library.built())
+    if behind and settings.document_writes:
+        log.info("the documents store holds changes no build finished: building them")
+        start_build(app, app.state.build_jobs, "resume", Access(None, write=True), [])
 
 
 def _response(request: Request, job: BuildJob) -> JobResponse:

@@ -285,3 +285,66 @@ def test_word_excel_and_csv_uploads_are_answered_from_their_tables(
         hits = client.post("/v1/search", json={"query": "SensorWorks supplier spend"}).json()
         assert hits["hits"][0]["doc_id"] == "acme-suppliers-2024"
         assert "SensorWorks\tJapan\t21.7" in hits["hits"][0]["text"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", "eval.cli", "serve", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+
+
+def test_a_server_killed_during_an_upload_job_builds_it_when_it_starts_again(
+        built: Path, tmp_path: Path) -> None:
+    """kill -9 the service while its upload job embeds: nothing was published, the old
+    index serves after the restart, and the service builds the stored upload by itself."""
+    settings = _settings(_copy(built, tmp_path))
+    before = current_index(settings.data_dir)
+    env = {**os.environ, "WENDA_DATA_DIR": str(settings.data_dir),
+           "WENDA_CORPUS_DIR": str(settings.corpus_dir), "HF_HUB_OFFLINE": "1",
+           "WENDA_GLOSSARY": str(settings.glossary)}
+    big = "\n\n".join(f"Paragraph {i}: Acme Robotics opened plant number {i} in city "
+                      f"{i * 7}, employing {i * 13} people." for i in range(1500))
+    port = _free_port()
+    server = _server(env, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        job = httpx.post(f"{url}/v1/documents", files={"files": ("big-report.txt", big)},
+                         timeout=60).json()
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while job["stage"] != "embed":
+            assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+            time.sleep(0.05)
+            job = httpx.get(url + job["status_url"], timeout=30).json()
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        assert current_index(settings.data_dir) == before  # nothing half-built published
+        assert [u.doc_id for u in Library(settings.data_dir).uploads()] == ["big-report"]
+
+        server = _server(env, port)  # serves the old build at once, and resumes the job
+        listed = {d["doc_id"] for d in httpx.get(f"{url}/v1/documents").json()["documents"]}
+        assert "en" in listed
+        while "big-report" not in listed:
+            assert time.monotonic() < deadline + JOB_TIMEOUT
+            time.sleep(0.5)
+            listed = {d["doc_id"] for d in httpx.get(f"{url}/v1/documents").json()["documents"]}
+        assert current_index(settings.data_dir) != before
+    finally:
+        server.kill()
+        server.wait()

@@ -105,3 +105,14 @@ def test_a_company_filter_takes_any_alias_and_a_fiscal_year_the_year_reported() 
     assert Filters(fiscal_years=frozenset({2023})).admits(results)
     assert not Filters(fiscal_years=frozenset({2024})).admits(results)
     assert Filters(years=frozenset({2024})).admits(results)  # the year of publication
+
+
+def test_a_change_whose_build_never_finished_is_seen(tmp_path: Path) -> None:
+    library = Library(tmp_path / "data")
+    assert (library.generation(), library.built()) == (0, 0)
+    library.add("a.txt", b"A.", meta_from_name(Path("a.txt")))
+    library.remove("a", in_base=False)
+    assert library.generation() == 2 and library.built() == 0  # behind: build at start-up
+    library.mark_built(2)
+    library.mark_built(1)  # a slower, older build finishing later does not step back
+    assert library.built() == library.generation() == 2
