@@ -24,7 +24,8 @@ err = Console(stderr=True)
 
 def eval_command(
     args: Annotated[list[str] | None, typer.Argument(
-        help="[check] [QUESTIONS.jsonl]: `check` validates the file instead of running it")
+        help="[check] [QUESTIONS.jsonl]: `check` validates the file instead of running it; "
+        "`export-feedback [up|down]` prints the readers' rated answers as question lines")
     ] = None,
     out: Annotated[Path, typer.Option(help="folder for report.json, report.md, chart.png")
                    ] = DEFAULT_OUT,
@@ -34,6 +35,9 @@ def eval_command(
 ) -> None:
     """Score the known-answer questions (default: eval/questions.jsonl) and write a report."""
     words = list(args or [])
+    if words[:1] == ["export-feedback"]:
+        _export_feedback(words[1:], data_dir)
+        return
     checking = bool(words) and words[0] == "check"
     if checking:
         words = words[1:]
@@ -53,6 +57,24 @@ def eval_command(
         _check(questions, settings.corpus_dir)
         return
     _run(questions, settings, out, generic, gate)
+
+
+def _export_feedback(words: list[str], data_dir: Path | None) -> None:
+    """`wenda eval export-feedback [up|down]`: the readers' rated answers as question-file
+    lines to check (stdout), newest last."""
+    import json
+
+    from service.cli import _settings
+    from service.feedback import FeedbackStore, question_line
+
+    if len(words) > 1 or words[:1] not in ([], ["up"], ["down"]):
+        _fail(f"export-feedback takes at most one of up, down; got {words}")
+    items = FeedbackStore(_settings(data_dir).data_dir).all()
+    for item in items:
+        if not words or item.rating == words[0]:
+            print(json.dumps(question_line(item), ensure_ascii=False))
+    err.print(f"{len(items)} ratings stored; lines to check before they join a question set "
+              "(eval/QUESTIONS.md): a thumbs-down is written as unanswerable")
 
 
 def _check(questions: list[Any], corpus_dir: Path) -> None:

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api import ask, chat, documents, evaluation, health, library, web
+from service.api import ask, chat, documents, evaluation, feedback, health, library, web
 from service.api.auth import RequireKey, parse_api_keys
 from service.api.backend import Backend, EngineBackend, EngineLoader
 from service.api.deps import ServiceState, get_access
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
     app.add_middleware(TrustedHosts, allowed=trusted_hosts(settings))
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_access)], responses=_ERRORS)
     for router in (ask.router, documents.router, library.router, chat.router,
-                   evaluation.router):
+                   evaluation.router, feedback.router):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(health.router)

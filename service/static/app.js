@@ -107,7 +107,41 @@
       });
       box.appendChild(list);
     }
+    box.appendChild(ratingBar(turn));
     return box;
+  }
+
+  // Thumbs up or down, stored by the server with the question and the quotes it cited
+  // (`wenda eval export-feedback` turns them into question lines to check).
+  function ratingBar(turn) {
+    var bar = el("div", "rating");
+    if (turn.rated) {
+      bar.appendChild(el("span", "rated", turn.rated === "up" ? "👍 thanks 謝謝" :
+                         "👎 noted: it will be checked 已記錄"));
+      return bar;
+    }
+    [["up", "👍", "helpful 有用"], ["down", "👎", "wrong or missing 有誤"]].forEach(function (r) {
+      var button = el("button", "rate-" + r[0], r[1]);
+      button.type = "button";
+      button.title = r[2];
+      button.setAttribute("aria-label", r[2]);
+      button.addEventListener("click", function () {
+        var cited = (turn.answer.citations || []).map(function (c) {
+          return {doc_id: c.doc_id, char_start: c.char_start, char_end: c.char_end};
+        });
+        api("POST", "/v1/feedback", {rating: r[0], question: turn.question,
+                                     history: turn.history || [], answer: turn.answer.answer,
+                                     citations: cited})
+          .then(function () {
+            turn.rated = r[0];
+            saveTurns(turns);
+            renderConversation();
+          })
+          .catch(function (error) { bar.appendChild(el("span", "error", error.message)); });
+      });
+      bar.appendChild(button);
+    });
+    return bar;
   }
 
   function renderConversation() {
@@ -120,7 +154,7 @@
   function ask(question) {
     var history = turns.filter(function (t) { return t.answer; })
       .map(function (t) { return t.question; }).slice(-HISTORY);
-    var turn = {question: question, answer: null};
+    var turn = {question: question, history: history, answer: null};
     turns.push(turn);
     renderConversation();
     return api("POST", "/v1/ask", {question: question, history: history,

@@ -16,13 +16,14 @@ from playwright.sync_api import Page, expect, sync_playwright
 from service.app import create_app
 from service.config import Settings
 from service.engine import build, make_embedder, served_corpus
+from service.feedback import FeedbackStore, question_line
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (.ci/run installs it when missing)
 TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def page_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """A server over the 2023 results (zh-Hant) and the English ESG edition, writable."""
     root = tmp_path_factory.mktemp("page")
     (root / "corpus").mkdir()
@@ -39,11 +40,12 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build(settings, served_corpus(settings), make_embedder(settings))
     with serving(create_app(settings)) as url:
         assert wait_ready(url).status_code == 200
-        yield url
+        yield url, settings
 
 
 @pytest.fixture
-def page(page_url: str, tmp_path: Path) -> Iterator[Page]:
+def page(page_site: tuple[str, Settings], tmp_path: Path) -> Iterator[Page]:
+    page_url, _ = page_site
     assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
@@ -69,8 +71,9 @@ def _ask(page: Page, question: str) -> None:
     expect(page.locator(".turn").last.locator(".answer")).not_to_have_text("…")
 
 
-def test_a_conversation_with_a_follow_up_and_a_citation_opened(page: Page,
-                                                               tmp_path: Path) -> None:
+def test_a_conversation_with_a_follow_up_and_a_citation_opened(
+        page: Page, page_site: tuple[str, Settings], tmp_path: Path) -> None:
+    _, settings = page_site
     _ask(page, "商湯2023年的毛利是多少？")
     first = page.locator(".turn").nth(0)
     expect(first.locator(".answer")).to_contain_text("1,500,787")
@@ -92,8 +95,23 @@ def test_a_conversation_with_a_follow_up_and_a_citation_opened(page: Page,
     expect(context.locator(".where")).to_contain_text("line")
     _shot(page, tmp_path, "2-citation-in-context")
 
-    page.reload()  # the conversation is kept in the browser
+    page.locator(".turn").nth(1).locator("button.rate-up").click()  # feedback, stored
+    expect(page.locator(".turn").nth(1).locator(".rated")).to_contain_text("thanks")
+    page.locator(".turn").nth(3).locator("button.rate-down").click()
+    expect(page.locator(".turn").nth(3).locator(".rated")).to_contain_text("noted")
+    stored = FeedbackStore(settings.data_dir).all()
+    assert [(f.rating, f.question, f.history) for f in stored] == [
+        ("up", "那2022年呢？", ("商湯2023年的毛利是多少？",)),
+        ("down", "商汤2023年的收入是多少？", ("商湯2023年的毛利是多少？", "那2022年呢？",
+                                         "What was SenseTime's total energy consumption in "
+                                         "2023?"))]
+    assert any("2,542,267" in q.text for q in stored[0].quotes)
+    line = question_line(stored[0])  # a thumbs-up becomes a question line to check
+    assert "2,542,267" in line["answers"] and line["history"] == ["商湯2023年的毛利是多少？"]
+
+    page.reload()  # the conversation is kept in the browser, ratings too
     expect(page.locator(".turn")).to_have_count(4)
+    expect(page.locator(".turn").nth(1).locator(".rated")).to_be_visible()
     page.click("#new-conversation")
     expect(page.locator(".turn")).to_have_count(0)
 
