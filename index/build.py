@@ -16,6 +16,7 @@ import numpy as np
 from index.align import align_parallel
 from index.chunk import ChunkSettings, chunk_document
 from index.corpus import SourceFile
+from index.cover import described
 from index.dense import IndexKind, build_dense, choose_kind, save_dense
 from index.display import display
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer
@@ -137,7 +138,8 @@ def load_all(sources: list[SourceFile], progress: Progress = _no_progress
     documents, skipped = [], []
     for done, source in enumerate(sources, start=1):
         try:
-            documents.append(load_document(source.path, source.meta, source.shown_name))
+            document = load_document(source.path, source.meta, source.shown_name)
+            documents.append(replace(document, meta=described(document.meta, document.text)))
         except LoadError as exc:
             reason = str(exc).replace(str(source.path), source.shown_name)
             skipped.append((source.meta.doc_id, reason))
