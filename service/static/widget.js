@@ -118,9 +118,23 @@
       method: "POST", headers: headers,
       body: JSON.stringify({question: question, reply_script: replyScript})
     }).catch(function () {
-      throw new Error("cannot reach the Wenda server 無法連線至伺服器");
+      // A browser tells a page nothing about why a request failed: a server down and a
+      // server refusing this page's origin (CORS) look the same, so both are named.
+      var server = new URL(base).origin;
+      if (server !== window.location.origin) {
+        throw new Error("the Wenda server at " + server + " did not answer this page (" +
+                        window.location.origin + "): add this origin to WENDA_CORS_ORIGINS " +
+                        "on the server, or check that the server is running 無法連線：請在伺服器" +
+                        "設定 WENDA_CORS_ORIGINS");
+      }
+      throw new Error("cannot reach the Wenda server at " + server + " 無法連線至伺服器");
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.status === 401 && script && script.dataset.apiKey &&
+            apiKey === script.dataset.apiKey) {
+          throw new Error("the API key set on the widget's script tag (data-api-key) was " +
+                          "refused: " + errorMessage(data, response) + " 金鑰無效");
+        }
         if (response.status === 401) {
           var key = window.prompt("API key");
           if (key) {

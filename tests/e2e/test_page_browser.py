@@ -132,3 +132,28 @@ def test_a_document_uploaded_in_the_page_is_asked_about_then_deleted(page: Page,
     expect(page.locator("#documents .document")).to_have_count(2)
     expect(page.locator("#job-status")).to_contain_text("job done")
     _shot(page, tmp_path, "4-after-delete")
+
+
+def test_the_widget_on_a_portal_the_server_does_not_allow_says_so(
+        page: Page, page_site: tuple[str, Settings], tmp_path: Path) -> None:
+    """A portal on another origin embeds the widget, but the server's WENDA_CORS_ORIGINS
+    does not list it: the reader is told that, not just "cannot reach the server"."""
+    import functools
+    import http.server
+    import threading
+
+    url, _ = page_site
+    (tmp_path / "portal.html").write_text(
+        f'<!doctype html><meta charset="utf-8"><div id="wenda"></div>'
+        f'<script src="{url}/widget.js"></script>', encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    portal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{portal.server_address[1]}/portal.html")
+        page.fill(".wenda input[type=search]", "商湯2023年的毛利是多少？")
+        page.click(".wenda button[type=submit]")
+        expect(page.locator(".wenda-status")).to_contain_text("WENDA_CORS_ORIGINS")
+        _shot(page, tmp_path, "5-widget-on-a-portal-not-allowed")
+    finally:
+        portal.shutdown()
