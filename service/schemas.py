@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container, Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
@@ -196,6 +196,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+def error_docs(*cases: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route's errors: (status, what it means) each."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in cases}
 
 
 # ---- OpenAI-compatible chat ----------------------------------------------------------

@@ -13,7 +13,7 @@ import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
@@ -39,7 +39,7 @@ from service.errors import (
     translate_validation,
 )
 from service.questions import Question, QuestionFileError, check_questions, parse_questions
-from service.schemas import ErrorResponse
+from service.schemas import error_docs
 
 router = APIRouter(tags=["eval"])
 # Signatures of files people upload by mistake: PDF, zip (xlsx, docx), gzip, PNG, JPEG, GIF,
@@ -59,11 +59,7 @@ async def get_jobs(request: Request) -> EvalJobs:
 JobsDep = Annotated[EvalJobs, Depends(get_jobs)]
 
 
-def _errors(*cases: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": text} for status, text in cases}
-
-
-@router.post("/eval", status_code=202, openapi_extra=EVAL_REQUEST_BODY, responses=_errors(
+@router.post("/eval", status_code=202, openapi_extra=EVAL_REQUEST_BODY, responses=error_docs(
     (413, "payload_too_large: the upload is over WENDA_MAX_UPLOAD_BYTES"),
     (415, "unsupported_file: not a text file, or neither multipart nor JSON"),
     (422, "invalid_questions (each bad line named), too_many_questions"),
@@ -81,7 +77,7 @@ async def submit_eval(request: Request, response: Response, backend: BackendDep,
                            status_url=status_url)
 
 
-@router.get("/eval/{job_id}", responses=_errors((404, "unknown_job")))
+@router.get("/eval/{job_id}", responses=error_docs((404, "unknown_job")))
 async def get_eval(job_id: str, access: AccessDep, jobs: JobsDep) -> EvalStatusResponse:
     """A job's progress; when done, the summary `wenda eval` reports and every result."""
     job = jobs.get(job_id, access)

@@ -42,7 +42,7 @@ from service.errors import (
     UnreadableDocumentError,
     UnsupportedFileError,
 )
-from service.schemas import ErrorResponse
+from service.schemas import error_docs
 
 log = logging.getLogger("wenda.api")
 router = APIRouter(tags=["documents"])
@@ -169,10 +169,6 @@ def get_jobs(request: Request) -> BuildJobs:
 JobsDep = Annotated[BuildJobs, Depends(get_jobs)]
 
 
-def _errors(*cases: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": text} for status, text in cases}
-
-
 _WRITE_ERRORS = ((403, "forbidden: the key has no write permission, or the server listens "
                   "beyond loopback without keys"), (429, "too_many_jobs"))
 
@@ -200,7 +196,7 @@ def _body(one: bool) -> dict[str, Any]:
             "description": "txt, md, html, htm, pdf, docx, xlsx or csv"}, **fields}}}}}}
 
 
-@router.post("/documents", status_code=202, openapi_extra=_body(one=False), responses=_errors(
+@router.post("/documents", status_code=202, openapi_extra=_body(one=False), responses=error_docs(
     *_WRITE_ERRORS, (413, "payload_too_large"), (415, "unsupported_file"),
     (422, "invalid_request, unreadable_document")))
 async def add_documents(request: Request, response: Response, access: AccessDep,
@@ -216,7 +212,7 @@ async def add_documents(request: Request, response: Response, access: AccessDep,
 
 
 @router.put("/documents/{doc_id}", status_code=202, openapi_extra=_body(one=True),
-            responses=_errors(
+            responses=error_docs(
     *_WRITE_ERRORS, (404, "unknown_document"), (413, "payload_too_large"),
     (415, "unsupported_file"), (422, "invalid_request, unreadable_document")))
 async def replace_document(doc_id: str, request: Request, response: Response,
@@ -235,7 +231,7 @@ async def replace_document(doc_id: str, request: Request, response: Response,
     return _start(request, response, jobs, "replace", access, results)
 
 
-@router.delete("/documents/{doc_id}", status_code=202, responses=_errors(
+@router.delete("/documents/{doc_id}", status_code=202, responses=error_docs(
     *_WRITE_ERRORS, (404, "unknown_document")))
 async def remove_document(doc_id: str, request: Request, response: Response,
                           access: AccessDep, settings: SettingsDep, jobs: JobsDep
@@ -249,7 +245,7 @@ async def remove_document(doc_id: str, request: Request, response: Response,
                   [FileResult(name=doc_id, doc_id=doc_id, status="removed")])
 
 
-@router.get("/jobs/{job_id}", responses=_errors((404, "unknown_job")))
+@router.get("/jobs/{job_id}", responses=error_docs((404, "unknown_job")))
 async def get_job(job_id: str, request: Request, access: AccessDep, jobs: JobsDep
                   ) -> JobResponse:
     """A document job's state, per-file status and build progress."""
@@ -437,9 +433,14 @@ def start_build(app: Any, jobs: BuildJobs, kind: JobKind, access: Access,
                 raise ValueError("the server stopped before it served the new build; it "
                                  "is published and will be served at the next start") from None
             future.result(SERVE_TIMEOUT_S)
-            if watcher.seen == published and state.backend is not None and not \
-                    state.reload_error:
+            # served, not just seen: the periodic check marks a build seen before its load
+            # has finished
+            served = state.backend.description.get("index") if state.backend else None
+            if served == Path(published).name:
                 return
+            if watcher.seen == published and state.reload_error:
+                raise ValueError(f"the new build was published but could not be loaded: "
+                                 f"{state.reload_error}")
             time.sleep(0.2)
         raise ValueError(f"the new build was published but not served: {state.reload_error}")
 

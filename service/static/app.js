@@ -253,6 +253,11 @@
     if (!files || !files.length) return;
     var form = new FormData();
     Array.prototype.forEach.call(files, function (file) { form.append("files", file); });
+    // what the files are about, where the reader says; else the server reads their covers
+    var company = $("#upload-company").value.trim();
+    var year = $("#upload-year").value.trim();
+    if (company) form.append("company", company);
+    if (year) form.append("year", year);
     follow(api("POST", "/v1/documents", form));
   }
 

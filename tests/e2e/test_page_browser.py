@@ -120,10 +120,14 @@ def test_a_document_uploaded_in_the_page_is_asked_about_then_deleted(page: Page,
                                                                     tmp_path: Path) -> None:
     expect(page.locator("#documents .document")).to_have_count(2)
     upload = REPO / "tests" / "data" / "uploads" / "acme-2024.txt"
+    page.fill("#upload-company", "Acme Robotics Co.")  # the upload form's fields
+    page.fill("#upload-year", "2024")
     page.set_input_files("#upload", str(upload))
     expect(page.locator("#job-status")).to_contain_text("job done")
     expect(page.locator("#job-status")).to_contain_text("acme-2024.txt: indexed")
     expect(page.locator("#documents .document")).to_have_count(3)
+    expect(page.locator('#documents .document[data-doc-id="acme-2024"]')).to_contain_text(
+        "Acme Robotics Co.")
     _shot(page, tmp_path, "3-documents-panel")
     _ask(page, "How many people did Acme Robotics employ at the end of 2024?")
     expect(page.locator(".turn").last.locator(".answer")).to_contain_text("1,204")
