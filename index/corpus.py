@@ -100,20 +100,23 @@ def meta_from_name(path: Path) -> DocumentMeta:
     return DocumentMeta(doc_id=slug(path.stem), title=path.stem)
 
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+# Letters, digits and Han characters: a Chinese file name keeps a readable id (「商湯年報」).
+_HAN = "\u3400-\u9fff\uf900-\ufaff"
+_ID = re.compile(rf"^[a-z0-9{_HAN}][a-z0-9._{_HAN}-]{{0,127}}$")
 
 
 def check_doc_id(doc_id: str) -> str:
     if not _ID.match(doc_id):
-        raise ValueError(f"bad document id {doc_id!r}: use lower-case letters, digits, . _ -")
+        raise ValueError(f"bad document id {doc_id!r}: use lower-case letters, digits, Han "
+                         "characters, . _ -")
     return doc_id
 
 
 def slug(name: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
-    if not name.isascii():
-        # Chinese characters drop out of the slug, so "商湯年報" and "智譜年報" would share
-        # one id; a digest of the whole name keeps them apart.
-        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-        cleaned = f"{cleaned[:119]}-{digest}" if cleaned else f"doc-{digest}"
-    return cleaned[:128] or "document"
+    cleaned = re.sub(rf"[^a-z0-9._{_HAN}-]+", "-", name.lower()).strip("-.")
+    if cleaned and not cleaned.replace("-", "").isascii() or name.isascii():
+        return cleaned[:128].strip("-.") or "document"
+    # a name of other scripts only (Japanese kana, Hangul) keeps nothing readable: a digest
+    # of the whole name keeps such names apart
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned[:119]}-{digest}" if cleaned else f"doc-{digest}"

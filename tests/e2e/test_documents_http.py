@@ -348,3 +348,14 @@ def test_a_server_killed_during_an_upload_job_builds_it_when_it_starts_again(
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_chinese_file_name_keeps_a_readable_id(site: tuple[str, Settings]) -> None:
+    url, _ = site
+    with httpx.Client(base_url=url, timeout=60) as client:
+        text = "智譜2025年末員工總數為937人。\n".encode()
+        job = _finished(client, client.post("/v1/documents",
+                                            files={"files": ("智譜 2025 年報.txt", text)}).json())
+        assert job["files"][0]["doc_id"] == "智譜-2025-年報" and job["state"] == "done", job
+        doc = client.get("/v1/documents/智譜-2025-年報")
+        assert doc.status_code == 200 and doc.json()["source"] == "智譜 2025 年報.txt"
