@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 import uuid
@@ -139,8 +140,9 @@ class BuildJobs:
                 ours = isinstance(exc, ValueError)
                 log.error("document job %s failed: %s", job.job_id, exc, exc_info=not ours)
                 self._update(job, state="failed", finished=time.monotonic(),
-                             error=str(exc) if ours else "the build failed; the server log "
-                             "has the details (the index served before is still served)")
+                             error=without_paths(str(exc)) if ours else "the build failed; "
+                             "the server log has the details (the index served before is "
+                             "still served)")
                 return
             reasons = dict(skipped)
             files = [f.model_copy(update={"status": "skipped", "error": reasons[f.doc_id]})
@@ -158,6 +160,15 @@ class BuildJobs:
         finished = [j for j in self._jobs.values() if j.state in ("done", "failed")]
         for old in finished[:-KEPT]:
             del self._jobs[old.job_id]
+
+
+_PATH = re.compile(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)")
+
+
+def without_paths(message: str) -> str:
+    """A message as clients may read it: a host path (a corpus folder named in a manifest
+    error) shortened to its last part."""
+    return _PATH.sub(r"\1", message)
 
 
 def get_jobs(request: Request) -> BuildJobs:

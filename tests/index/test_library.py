@@ -116,3 +116,4 @@ def test_a_change_whose_build_never_finished_is_seen(tmp_path: Path) -> None:
     library.mark_built(2)
     library.mark_built(1)  # a slower, older build finishing later does not step back
     assert library.built() == library.generation() == 2
+
