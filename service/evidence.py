@@ -61,8 +61,9 @@ _YESNO = re.compile(r"未|没有|并无|无|不|否|已|均|\b(?:no|not|none|nil
 # A row that is part of the row above it: 「－行政開支」 under share-based pay, "of which".
 _PART_ROW = re.compile(r"^\s*(?:[－\-–—•]|其中|包括|of which|including)", re.I)
 # A row of the balance a period opens with: 「年初的現金及現金等價物」, "at beginning of year".
-_OPENING = re.compile(r"年初|期初|年度开始|(?:at )?(?:the )?beginning of (?:the )?(?:year|period)"
-                      r"|opening balance", re.I)
+# (read on the label as written, either script: no conversion per candidate)
+_OPENING = re.compile(r"年初|期初|年度开始|年度開始|(?:at )?(?:the )?beginning of (?:the )?"
+                      r"(?:year|period)|opening balance", re.I)
 _DEFINITION = re.compile(r"指(?![标数导出示定向])|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|"
                          r"\bdefined\b|\bstands? for\b|=|÷")
 
@@ -161,7 +162,7 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
     picked = None if unit.kind == "row" else _pick(text, query)
     # an opening balance (年初的現金) in a year's column is the balance at the end of the
     # year before
-    shift = 1 if unit.row and _OPENING.search(matching_form(unit.row.label)) else 0
+    shift = 1 if unit.row and _OPENING.search(unit.row.label) else 0
     years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
         frozenset(int(y) for y in _YEAR.findall(form)))
     parts = _row_parts(unit) if unit.row else year_parts(form)
@@ -284,7 +285,7 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
         cells = shares or cells
     else:
         cells = [c for c in cells if not c.period.endswith("+")] or cells
-    shift = 1 if _OPENING.search(matching_form(unit.row.label)) else 0
+    shift = 1 if _OPENING.search(unit.row.label) else 0
     asked = [c for c in cells if c.year and c.year - shift in query.years]
     if asked:
         return asked[0]
