@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from index.types import DocumentMeta
+from index.types import YEAR, DocumentMeta
 
 COVER_LINES = 12  # non-empty lines read as the cover
-_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _COMPANY = re.compile(
     r"([\u4e00-\u9fff]{2,24}(?:股份有限公司|有限公司|集團|集团|控股))"
     r"|((?:[A-Z][\w&.'-]*\s){0,5}[A-Z][\w&.'-]*,?\s(?:Inc\.|Ltd\.|Limited|Co\.,\sLtd\.|"
@@ -37,7 +36,7 @@ def read_cover(text: str) -> Cover:
     lines = [" ".join(line.split()).lstrip("#").strip() for line in text.splitlines()]
     lines = [line for line in lines if line][:COVER_LINES]
     title = next((line for line in lines if 4 <= len(line) <= 120), "")
-    years = [int(y) for line in lines for y in _YEAR.findall(line)]
+    years = [int(y) for line in lines for y in YEAR.findall(line)]
     company = ""
     for line in lines:
         found = None if _EXCHANGE.search(line) else _COMPANY.search(line)
@@ -47,7 +46,7 @@ def read_cover(text: str) -> Cover:
     if not company and title:  # "Acme Robotics Annual Report 2024": what precedes the kind
         kind = _REPORT.search(title)
         if kind and kind.start() > 1:
-            company = _YEAR.sub("", title[:kind.start()]).strip(" -–—,:：")
+            company = YEAR.sub("", title[:kind.start()]).strip(" -–—,:：")
     return Cover(title=title, company=company, year=max(years) if years else None)
 
 

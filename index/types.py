@@ -34,7 +34,8 @@ def check_script(value: str) -> Script:
     return value
 
 
-_TITLE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+# A year as a text writes it (not a part of a longer number): 2023, not 12023 or 2023.5.
+YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class DocumentMeta:
     def period(self) -> int | None:
         """The year the document reports on: the latest year its titles name (the FY2023
         results, filed in 2024, say 2023), else its `year`."""
-        years = [int(y) for y in _TITLE_YEAR.findall(f"{self.title} {self.title_en}")]
+        years = [int(y) for y in YEAR.findall(f"{self.title} {self.title_en}")]
         return max(years) if years else self.year
 
 

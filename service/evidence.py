@@ -15,7 +15,7 @@ from index.display import display
 from index.normalise import matching_form
 from index.reader import LoadedIndex
 from index.tables import NIL
-from index.types import Cell, Document, Unit
+from index.types import YEAR, Cell, Document, Unit
 from service.binding import (
     DATE,
     Picked,
@@ -42,7 +42,6 @@ from service.vocabulary import Vocabulary, language
 FEATURES = ("cover", "cover_passage", "cover_context", "bound", "rarest", "numbers", "dense",
             "dense_gap", "retrieval", "rank", "type_fit", "unit", "period", "row", "label",
             "phrase", "length", "same_language", "company", "part")
-_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _NUMBER = re.compile(r"(?:(?<=rmb)|(?<![a-z\d.]))(?<![a-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?")
 _PERCENT = re.compile(r"\d(?:\.\d+)? ?(?:%|％|‰)|百分之|\bper ?cent\b")
 _CURRENCY = re.compile(r"人民币|港元|港币|美元|元|rmb|hk\$|us\$|\$|million|billion|百万|亿|万元|"
@@ -160,11 +159,9 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
     picked = None if unit.kind == "row" else _pick(text, query)
-    # an opening balance (年初的現金) in a year's column is the balance at the end of the
-    # year before
-    shift = 1 if unit.row and _OPENING.search(unit.row.label) else 0
+    shift = _opening(unit)
     years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
-        frozenset(int(y) for y in _YEAR.findall(form)))
+        frozenset(int(y) for y in YEAR.findall(form)))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
     features = {
@@ -192,6 +189,12 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
     }
     return Candidate(hit, rank, unit, text, form, cell, picked, years,
                      tuple(features[name] for name in FEATURES), parts, meaning)
+
+
+def _opening(unit: Unit) -> int:
+    """1 for a row of the balance a period opens with (年初的現金 in a year's column is the
+    balance at the end of the year before), else 0: the years to take from its columns'."""
+    return 1 if unit.row and _OPENING.search(unit.row.label) else 0
 
 
 def _row_parts(unit: Unit) -> tuple[tuple[int, str], ...]:
@@ -285,7 +288,7 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
         cells = shares or cells
     else:
         cells = [c for c in cells if not c.period.endswith("+")] or cells
-    shift = 1 if _OPENING.search(unit.row.label) else 0
+    shift = _opening(unit)
     asked = [c for c in cells if c.year and c.year - shift in query.years]
     if asked:
         return asked[0]
@@ -332,7 +335,7 @@ def figures(form: str) -> list[re.Match[str]]:
     out = []
     for match in _NUMBER.finditer(form):
         value = match.group()
-        if _YEAR.fullmatch(value) or re.match(r" ?(?:月|日|号)", form[match.end():]):
+        if YEAR.fullmatch(value) or re.match(r" ?(?:月|日|号)", form[match.end():]):
             continue
         if match.start() == 0 and form[match.end():match.end() + 1] == ".":
             continue
@@ -422,7 +425,7 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
     if kind in ("date", "year"):
         if DATE.search(form):
             return 1.0
-        return (1.0 if kind == "year" else 0.6) if _YEAR.search(form) else 0.0
+        return (1.0 if kind == "year" else 0.6) if YEAR.search(form) else 0.0
     signs = {"person": _PERSON, "organisation": _ORG, "list": _LIST, "yesno": _YESNO,
              "definition": _DEFINITION}
     if kind in signs:
