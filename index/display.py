@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from index.normalise import repair_wraps
+from index.normalise import DOT_LEADER, repair_wraps
 
 _SUPERSCRIPT = str.maketrans("0123456789+-()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾")
 _SUP = re.compile(r"\s*<sup>\s*([^<]{0,8}?)\s*</sup>")
@@ -48,5 +48,7 @@ def display(text: str, table: bool = False) -> str:
             spans.append((position, position + len(raw)))
             position += len(raw) + 1
         lines = [repair_wraps(text, spans).text]
+    if table:
+        lines = [DOT_LEADER.sub(" ", line) for line in lines]
     out = [_CELLS.sub(" | ", render_markup(line)).strip(" |") for line in lines]
     return "\n".join(re.sub(r"[ \u3000]{2,}", " ", line).strip() for line in out if line.strip())

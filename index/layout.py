@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from index.normalise import ends_sentence
+from index.normalise import DOT_LEADER, ends_sentence
 from index.script import converter, is_cjk
 
 LineKind = Literal["blank", "furniture", "toc", "heading", "table", "text"]
@@ -18,6 +19,7 @@ _TOC_DASH = re.compile(r"^-\s*(\d{1,3})\s+(.+)$")
 _TOC_TAB = re.compile(r"^(.+?)\t+(\d{1,3})$")
 _SECTION_NUMBER = re.compile(r"^\d{1,2}(\.\d{1,2})+\s*")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\s+\S")
+_DOTTED_NOTE = re.compile(r"^(\d{1,2})\.\s*(\S.*)$")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
 _NUMERIC_CELL = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(\.\d+)?%?[)）]?$")
 BULLET = re.compile(r"^(•|·|-\s|\*\s|◊|(\(|（)[0-9a-zA-Z一二三四五六七八九十ivx]{1,4}(\)|）)"
@@ -55,7 +57,9 @@ class Layout:
 def clean_title(raw: str) -> str:
     """A heading as people write it: markup, footnote marks and stray symbols removed."""
     title = re.sub(r"<sup>[^<]*</sup>", "", raw)
-    title = _MARKUP.sub("", title).strip().lstrip("◊").strip()
+    title = _MARKUP.sub("", title).strip().lstrip("◊▶►■□●◆◇★☆▪").strip()
+    # a title framed by dashes as an ornament: "— ESG 及戰略委員會的主要職責 —"
+    title = re.sub(r"^[—–]+\s*(.+?)\s*[—–]+$", r"\1", title)
     return re.sub(r"\s+", " ", title)
 
 
@@ -70,7 +74,7 @@ def _split_lines(text: str) -> list[tuple[int, int]]:
 
 def is_table_row(line: str) -> bool:
     """A flattened table row: tab-separated cells, or a label followed by 2+ figures."""
-    stripped = line.strip()
+    stripped = DOT_LEADER.sub(" ", line).strip()
     if "\t" in stripped and len([c for c in stripped.split("\t") if c.strip()]) >= 2:
         return True
     if len(stripped) > 160 or "。" in stripped:
@@ -81,11 +85,15 @@ def is_table_row(line: str) -> bool:
 
 
 def _heading_like(body: str) -> bool:
-    if not 2 <= len(body) <= 40 or ends_sentence(body) or body[-1] in "，,、：:":
+    # 40 characters hold a long Chinese title; an English one runs to ten words
+    if not 2 <= len(body) <= (40 if any(is_cjk(ch) for ch in body) else 90) \
+            or ends_sentence(body) or body[-1] in "，,、：:":
         return False
     # a definition ("「董事」 指 本公司董事") or a row that lost its figures' line
     if re.search(r"\s指\s|[–—-]\s?\(?[\d,]+\)?$", body):
         return False
+    if _FIGURE_WITH_UNIT.search(body):
+        return False  # a key figure called out ("員工總體流失人數 **445**人"), not a title
     if BULLET.match(body) or body.startswith(("(", "（", "<", "http", "[", "o ", "—", "–")) \
             or "@" in body:
         return False
@@ -99,6 +107,11 @@ def _heading_like(body: str) -> bool:
     words = body.split()
     return len(words) <= 10 and body[0].isupper()
 
+
+_FIGURE_WITH_UNIT = re.compile(
+    r"\d[\d,]*(?:\.\d+)?\**\s*(?:%|％|人次|人|件|個|个|次|小時|小时|萬元|万元|百萬|百万|億|亿|元"
+    r"|噸|吨|千瓦時|千瓦时|兆瓦時|兆瓦时|tonnes?\b|MWh\b|kWh\b|hours?\b|employees\b|people\b)",
+    re.I)
 
 Contents = dict[str, tuple[int, int]]  # title key -> (heading level, page)
 
@@ -132,6 +145,8 @@ def _toc_entries(text: str, spans: list[tuple[int, int]]) -> tuple[set[int], Con
                 chapter = None
             bold = "**" in body
             level = 1 if (bold or (grouped and first_in_group)) else 2 if grouped else 1
+            if _LABEL.match(_key(title)):
+                level = 1  # back matter (an appendix, an index) is a chapter of its own
             titles.setdefault(_key(title), (level, page))
             if not grouped and not bold:
                 flat.append((_key(title), page, block))
@@ -139,7 +154,8 @@ def _toc_entries(text: str, spans: list[tuple[int, int]]) -> tuple[set[int], Con
             first_in_group = False
         elif body and _CONTENTS_TITLE.search(body) and len(body) <= 30:
             toc_lines.add(index)
-        elif body and toc_lines and index - max(toc_lines) < 4 and len(body) <= 12:
+        elif body and toc_lines and index - max(toc_lines) < 4 and len(body) <= 12 \
+                and _next_is_entry(text, spans, index):
             grouped = True  # a chapter marker such as "01", "專題" or "## 01 綠色運營"
             label = re.sub(r"^#+\s*|^\d{1,2}\s*", "", clean_title(body))
             label = re.sub(r"^\d{1,2}\s*", "", label)
@@ -149,6 +165,15 @@ def _toc_entries(text: str, spans: list[tuple[int, int]]) -> tuple[set[int], Con
             toc_lines.add(index)
     _nest_flat_entries(flat, titles)
     return (toc_lines, titles) if len(toc_lines) >= 5 else (set(), {})
+
+
+def _next_is_entry(text: str, spans: list[tuple[int, int]], index: int) -> bool:
+    """A group label is followed by its entries (the body's first heading is not)."""
+    for start, end in spans[index + 1:index + 4]:
+        body = text[start:end].strip()
+        if body:
+            return bool(_TOC_DASH.match(body) or _TOC_TAB.match(body))
+    return False
 
 
 def _nest_flat_entries(flat: list[tuple[str, int, int]], titles: Contents) -> None:
@@ -176,7 +201,9 @@ def _key(title: str) -> str:
     the other script: 「人力关键绩效」)."""
     title = _SECTION_NUMBER.sub("", title)
     title = re.sub(r"^(?:專題|专题|topic)\s*[:：]\s*", "", title, flags=re.I)
-    return converter("t2s").convert(re.sub(r"\s+", "", title)).lower()
+    # width-folded too: 「索引 2：」 in the body is 「索引 2:」 in the contents
+    return converter("t2s").convert(unicodedata.normalize("NFKC", re.sub(r"\s+", "", title))
+                                    ).lower()
 
 
 # The chapters a filing's genre prescribes, standing in for the contents a document does
@@ -214,7 +241,17 @@ def listed(contents: Contents, key: str) -> tuple[int, int] | None:
     # phrase of it ("Climate Change" in "Responding to Climate Change")
     close = [k for k in contents if len(key) >= 4 and len(k) >= 4 and (key in k or k in key)
              and min(len(k), len(key)) >= 0.6 * max(len(k), len(key))]
-    return contents[max(close, key=len)] if close else None
+    if close:
+        return contents[max(close, key=len)]
+    # an appendix or index is named by its label, whatever its title says after it
+    # (「附錄二：指標索引」 listed, 「附錄二：《香港聯合交易所ESG指引》 指標索引」 printed)
+    label = _LABEL.match(key)
+    same = [k for k in contents if label and _LABEL.match(k)
+            and _LABEL.match(k).group(0) == label.group(0)]  # type: ignore[union-attr]
+    return contents[same[0]] if len(same) == 1 else None
+
+
+_LABEL = re.compile(r"^(?:附录|appendix|annex|索引|index)[一二三四五六七八九十\divx]+[:：]", re.I)
 
 
 def _running_headers(text: str, spans: list[tuple[int, int]]) -> set[str]:
@@ -253,6 +290,7 @@ def analyse(text: str) -> Layout:
         _genre_chapters(bodies, kinds, levels, starts, opening)
     _align_contents(bodies, kinds, levels, toc_pages, toc_lines, toc_titles)
     _demote_table_headers(kinds, levels, bodies)
+    _demote_lists(kinds, levels, bodies)
     lengths = sorted(len(b) for b, k in zip(bodies, kinds, strict=True) if k == "text")
     full = lengths[int(len(lengths) * 0.75)] if lengths else 0
     pages = _pages(len(spans), markers, sorted(starts))
@@ -281,10 +319,24 @@ def _genre_chapters(bodies: list[str], kinds: list[LineKind], levels: list[int],
         kinds[i], levels[i] = "heading", 1
     # Below such chapters a numbered heading is a section ("5 按性質劃分的開支", the notes
     # to the financial statements) and its decimals go deeper ("2.1 編製基準").
+    notes: list[tuple[int, int]] = []  # (line, number) of the notes' numbered headings
     for i, body in enumerate(bodies):
         number = _NUMBERED.match(body.strip())
         if kinds[i] == "heading" and number and i not in chapters:
             levels[i] = min(2 + number.group(1).count("."), 4)
+            if "." not in number.group(1):
+                notes.append((i, int(number.group(1))))
+    # A note numbered like a list item ("1. 一般資料", the others "2 編製基準…") is a note
+    # when the next note carries the next number; a list item is no heading-shaped line
+    # followed by note N+1.
+    for i, body in enumerate(bodies):
+        dotted = _DOTTED_NOTE.match(body.strip())
+        if not dotted or kinds[i] != "text" or not _heading_like(dotted.group(2)) \
+                or not (i == 0 or not bodies[i - 1]):
+            continue
+        following = next((n for line, n in notes if line > i), None)
+        if following == int(dotted.group(1)) + 1:
+            kinds[i], levels[i] = "heading", 2
 
 
 def _classify(index: int, body: str, bodies: list[str], toc_lines: set[int],
@@ -322,15 +374,28 @@ def _align_contents(bodies: list[str], kinds: list[LineKind], levels: list[int],
     own level (its Markdown marks, its numbering), below the listed ones."""
     entries = sorted(contents.items(), key=lambda item: item[1][1])
     candidates = [i for i, body in enumerate(bodies) if i not in toc_lines
-                  and kinds[i] in ("heading", "text") and 0 < len(body) <= 60]
+                  and kinds[i] in ("heading", "text") and 0 < len(body) <= 90]
     keys = {i: _key(clean_title(bodies[i])) for i in candidates}
-    limit = len(bodies)
-    for key, (level, page) in reversed(entries):
-        found = next((i for i in reversed(candidates) if i < limit and keys[i]
-                      and listed({key: (level, page)}, keys[i])), None)
-        if found is not None:
-            kinds[found], levels[found], toc_pages[found] = "heading", level, page
-            limit = found
+    # A line printing the entry's own title takes it; only an entry no such line prints is
+    # then looked for as a title holding it or held by it, between the lines its
+    # neighbours took ("可持續供應鏈", a sub-heading, must not take 「2.4 強化可持續供應鏈」).
+    taken: dict[int, int] = {}  # entry's index in `entries` -> line
+    for exact in (True, False):
+        for n in range(len(entries) - 1, -1, -1):
+            if n in taken:
+                continue
+            key, (level, page) = entries[n]
+            limit = next((taken[m] for m in range(n + 1, len(entries)) if m in taken),
+                         len(bodies))
+            floor = next((taken[m] for m in range(n - 1, -1, -1) if m in taken), -1)
+            found = next((i for i in reversed(candidates) if floor < i < limit and keys[i]
+                          and (keys[i] == key if exact
+                               else listed({key: (level, page)}, keys[i]))), None)
+            if found is not None:
+                taken[n] = found
+    for n, found in taken.items():
+        _, (level, page) = entries[n]
+        kinds[found], levels[found], toc_pages[found] = "heading", level, page
 
 
 def _demote_table_headers(kinds: list[LineKind], levels: list[int], bodies: list[str]) -> None:
@@ -353,6 +418,28 @@ def _demote_table_headers(kinds: list[LineKind], levels: list[int], bodies: list
                 kinds[back] = "table"
                 seen += 1
             back -= 1
+
+
+def _demote_lists(kinds: list[LineKind], levels: list[int], bodies: list[str]) -> None:
+    """Three or more shape-guessed headings in a row, with nothing but blank lines between
+    them, are a list printed one item per line (a committee's duties, awards, photo
+    captions, KPI call-outs), not sections: a section has text of its own. The heading
+    above such a list, when it is shaped like the items, goes with them: a lost heading
+    leaves its text in the section before, where a list item taken for one would misplace
+    everything after it."""
+    run: list[int] = []
+    for index in [*range(len(kinds)), len(kinds)]:
+        if index < len(kinds) and kinds[index] == "blank":
+            continue
+        guessed = index < len(kinds) and kinds[index] == "heading" and levels[index] == GUESSED \
+            and not _MD_HEADING.match(bodies[index])
+        if guessed:
+            run.append(index)
+            continue
+        if len(run) >= 3:
+            for item in run:
+                kinds[item], levels[item] = "text", 0
+        run = []
 
 
 def _after_heading(index: int, kinds: list[LineKind]) -> bool:

@@ -224,6 +224,11 @@ def matching_form(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Dot leaders between a table row's label and its figures, as prospectuses print them
+# ("研發 . . . . . . 3,593 68.0", "Sales and marketing........ 925"): layout, never a word.
+DOT_LEADER = re.compile(r"(?:[ \u3000]*[.．·…]){3,}[ \u3000]*")
+
+
 def ends_sentence(text: str) -> bool:
     stripped = text.rstrip(" \t”」』）)*")
     return bool(stripped) and stripped[-1] in _TERMINAL | {"."}

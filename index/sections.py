@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from index.layout import Layout, Line, clean_title
 
-MAX_DEPTH = 4
+MAX_DEPTH = 5
 GUESSED_LEVEL = 3  # layout's level for a heading found by its shape alone
+_SERIES = re.compile(r"^(?:步驟|步骤|階段|阶段|第[一二三四五六七八九十\d]+(?:步|階段|阶段))"
+                     r"|^(?:step|phase|stage)\s*\d", re.I)
 
 
 def section_pages(layout: Layout, paths: list[tuple[str, ...]]) -> list[int | None]:
@@ -34,6 +38,7 @@ def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
     """
     lines = layout.lines
     structured = any(ln.kind == "heading" and ln.level != GUESSED_LEVEL for ln in lines)
+    shift = _unlisted_shift(text, lines)
     stack: list[tuple[int, str, bool]] = []  # (level, title, guessed from its shape)
     paths: list[tuple[str, ...]] = []
     previous: Line | None = None  # the last non-blank line
@@ -42,21 +47,51 @@ def section_paths(text: str, layout: Layout) -> list[tuple[str, ...]]:
         if line.kind == "heading":
             level = line.level
             guessed = level == GUESSED_LEVEL and not text[line.start:line.end].startswith("#")
+            if line.toc_page is None and not guessed:
+                level += shift
             if guessed and not structured:
                 level = _unstructured_level(lines, index, previous, previous_level, stack)
             elif guessed:
                 # One level below the structural headings in force, "###" ones included.
                 level = max([level] + [lv + 1 for lv, _, weak in stack if not weak])
+            title = clean_title(text[line.start:line.end])
+            if guessed and _SERIES.match(title) and stack and stack[-1][2]:
+                # steps of a procedure ("步驟一：…", "Step 2: …") are the parts of the
+                # heading that introduces them, not its siblings
+                opener = next((lv for lv, t, weak in reversed(stack)
+                               if weak and not _SERIES.match(t)), None)
+                if opener is not None:
+                    level = opener + 1
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            if not (guessed and len(stack) >= MAX_DEPTH):  # too deep to be a real section
-                stack.append((level, clean_title(text[line.start:line.end]), guessed))
-                del stack[:-MAX_DEPTH]
+            if len(stack) >= MAX_DEPTH and not guessed:
+                stack.pop()  # the deepest gives way; the outer levels are never lost
+            if len(stack) < MAX_DEPTH:  # a guessed heading deeper is no real section
+                stack.append((level, title, guessed))
             previous_level = level
         if line.kind != "blank":
             previous = line
         paths.append(tuple(title for _, title, _ in stack))
     return paths
+
+
+def _unlisted_shift(text: str, lines: tuple[Line, ...]) -> int:
+    """How far below its own marks an unlisted heading sits in a document with contents.
+
+    The contents decide the levels of the headings they list; the headings they do not
+    list are the document's finer structure, ordered among themselves by their own marks
+    ("##" above "###"). Where a document marks both alike (004 prints its listed sections
+    and their sub-sections all as "##"), an unlisted "##" would close the listed section it
+    stands in, so the unlisted marks shift down until the shallowest sits just below the
+    deepest listed level.
+    """
+    listed = [ln.level for ln in lines if ln.kind == "heading" and ln.toc_page is not None]
+    if not listed:
+        return 0
+    first = next(ln.number for ln in lines if ln.kind == "heading" and ln.toc_page is not None)
+    own = [ln.level for ln in lines if ln.kind == "heading" and ln.toc_page is None
+           and ln.number > first and text[ln.start:ln.end].lstrip().startswith("#")]
+    return max(0, max(listed) + 1 - min(own)) if own else 0
 
 
 def _unstructured_level(lines: tuple[Line, ...], index: int, previous: Line | None,

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.normalise import DOT_LEADER
 from index.script import is_cjk
 from index.types import Cell, RowFact
 
@@ -170,7 +171,8 @@ def read_row(line: str, offset: int, header: Header, group: str, caption: str = 
         a, b = label_cells[-1]
         unit = _MARKUP.sub("", line[a:b]).strip()
         label_cells = label_cells[:-1]
-    label = " ".join(_MARKUP.sub("", line[a:b]).strip() for a, b in label_cells).strip()
+    label = " ".join(_MARKUP.sub("", DOT_LEADER.sub(" ", line[a:b])).strip()
+                     for a, b in label_cells).strip()
     in_label = _PARENS.search(label)
     if in_label and _unit_in(f"({in_label.group(1)})"):
         unit = unit or in_label.group(1).strip()

@@ -72,8 +72,9 @@ def _anchors(query: Query, form: str, years: bool = True) -> list[list[tuple[int
     return list(places.values())
 
 
-# A comma inside a figure ("8,123") cuts nothing.
-_CLAUSE = re.compile(r"[，；;。：:！？!?\n]|,(?!\d)")
+# A comma inside a figure ("8,123") cuts nothing, nor does the colon of a comparative
+# period: in 「利率為3.23%（2022年：3.36%）」 the 3.36% is 2022's, written in the same clause.
+_CLAUSE = re.compile(r"[，；;。！？!?\n]|(?<![年\d])[：:]|,(?!\d)")
 # Coordinated parts of a clause: 「中國的4,169項專利資產及海外的3,954項專利資產」 has two,
 # and each figure belongs to the words of its own part.
 _PART = re.compile(r"以及|及|和|与|與|、|\band\b|\bwhile\b")
@@ -249,8 +250,9 @@ def period_marks(form: str, found: list[re.Match[str]]) -> list[YearMention | No
     figure is the n-th year's; otherwise the year written nearest before a figure in its
     clause (「由2022年的3,228.6百萬元增加至2023年的4,473.1百萬元」); else None."""
     mentions = year_mentions(form)
-    marker = _RESPECTIVELY.search(form)
-    if marker:
+    markers = list(_RESPECTIVELY.finditer(form))
+    if markers:
+        marker = markers[0]
         chinese = marker.group() != "respectively"
         end = marker.start() if chinese else len(form)
         # the years listed for the figures stand together: no figure between them and the
@@ -260,8 +262,15 @@ def period_marks(form: str, found: list[re.Match[str]]) -> list[YearMention | No
         first = listed[0].start() if listed else end
         listed_years = list({(m.year, m.part): m for m in mentions if m.start < end and not any(
             m.start < f.start() < first for f in found)}.values())
-        if len(listed_years) > 1 and len(listed) == len(listed_years):
-            by_place = {m.start(): y for m, y in zip(listed, listed_years, strict=True)}
+        # each 分別 pairs the years with its own figures, up to the next one: 「…毛利分別為
+        # A、B、C及D，對應的毛利率分別為a、b、c及d」
+        bounds = [mk.start() for mk in markers] if chinese else [end]
+        groups = [[m for m in listed if a < m.start() < b]
+                  for a, b in zip(bounds, [*bounds[1:], len(form) + 1], strict=True)] \
+            if chinese else [listed]
+        by_place = {m.start(): y for group in groups if len(group) == len(listed_years)
+                    for m, y in zip(group, listed_years, strict=True)}
+        if len(listed_years) > 1 and by_place:
             return [by_place.get(m.start()) for m in found]
     marks: list[YearMention | None] = []
     for m in found:

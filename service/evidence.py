@@ -59,6 +59,10 @@ _LIST = re.compile(r"(?:[、，,;；]|和|及|与|\band\b).*(?:[、，,;；]|和
 _YESNO = re.compile(r"未|没有|并无|无|不|否|已|均|\b(?:no|not|none|nil|never|zero|all)\b")
 # A row that is part of the row above it: 「－行政開支」 under share-based pay, "of which".
 _PART_ROW = re.compile(r"^\s*(?:[－\-–—•]|其中|包括|of which|including)", re.I)
+# An adjusted (non-IFRS) measure is another measure than the one the standards define: it
+# answers only a question that asks for it (「經調整虧損淨額」 is not the net loss asked).
+# Matching form: Simplified, lower case.
+_ADJUSTED = re.compile(r"经调整|非国际财务报告准则|\badjusted\b|non-(?:ifrs|hkfrs|gaap)")
 # A row of the balance a period opens with: 「年初的現金及現金等價物」, "at beginning of year".
 # (read on the label as written, either script: no conversion per candidate)
 _OPENING = re.compile(r"年初|期初|年度开始|年度開始|(?:at )?(?:the )?beginning of (?:the )?"
@@ -120,7 +124,21 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
             out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
                                   hit.score / top, meaning))
     best = max((c.feature("dense") for c in out), default=0.0)
-    return [_with(c, "dense_gap", best - c.feature("dense")) for c in _wholes_over_parts(out)]
+    out = _standard_over_adjusted(query, _wholes_over_parts(out))
+    return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
+
+
+def _standard_over_adjusted(query: Query, found: list[Candidate]) -> list[Candidate]:
+    """An adjusted (non-IFRS) measure is no answer where the measure itself stands as well
+    as it (「經調整虧損淨額…分別為」 beside 「虧損淨額分別為」) and the question did not ask for
+    the adjusted one: the filing defines the measure; the adjustment is management's."""
+    if _ADJUSTED.search(query.matching):
+        return found
+    adjusted = [bool(_ADJUSTED.search(c.matching)) for c in found]
+    plain = max((c.feature("cover") for c, a in zip(found, adjusted, strict=True) if not a),
+                default=-1.0)
+    return [_with(c, "type_fit", 0.0) if a and c.feature("cover") <= plain else c
+            for c, a in zip(found, adjusted, strict=True)]
 
 
 def _wholes_over_parts(found: list[Candidate]) -> list[Candidate]:

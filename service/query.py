@@ -93,16 +93,34 @@ _ASKING = frozenset((
     "about", "what", "how", "also", "still", "then", "again",
     # what a follow-up says besides its change: "and back in 2018?", "and the year before?"
     "back", "before", "earlier", "previous", "prior", "last", "same", "period", "figure",
+    "ago", "preceding",
     "上一年", "前一年", "去年", "上年", "同期", "那么", "那年", "这个", "这一"))
+# Verbs an English question frames its figure with ("How much did Zhipu spend on R&D", "What
+# net loss did SenseTime post", "how many patents did it hold"): they say that a figure was
+# reported, not what it is about, and filings do not write them next to it (「研發投入」,
+# 「虧損淨額」), so as concepts they only dilute the nouns. Nouns of the same spelling that do
+# name a measure (pay, use, consumption) are not listed.
+_FRAME_VERBS = frozenset("""spend spent spends post posted posts record recorded records book
+booked books register registered achieve achieved reach reached generate generated generates
+bring brought earn earned make made makes receive received receives get got gets hold held
+holds own owned consume consumed consumes incur incurred deliver delivered disclose disclosed
+discloses state stated give gave show showed shows see saw sees account accounted accounts
+represent represented come came log logged take took""".split())
 # Words that say which measure of a thing is asked (its count, its sum), which
 # Query.measure holds: 「員工人數」 asks about 員工, and 「客戶人數」 does not answer it.
 _MEASURE_NOUNS = frozenset("人数 数量 数目 总数 金额 总额 数值 count".split())
 # A follow-up asking for the period before the one asked: "and the year before?", 「去年呢？」
-_PREVIOUS_YEAR = re.compile(r"\b(?:the )?(?:year|period) before\b|\b(?:previous|prior|last) "
-                            r"year\b|上一年|前一年|去年|上年|上一个年度|上个年度")
+_PREVIOUS_YEAR = re.compile(r"\b(?:the )?(?:year|period) (?:before|earlier)\b|\b(?:previous|prior|"
+                            r"last|preceding) (?:financial |fiscal )?year\b|\bone year earlier\b|"
+                            r"\ba year (?:before|earlier|ago)\b|上一年|前一年|去年|上年|上一个年度|"
+                            r"上个年度|前一个年度|上一财年|上一年度")
+# Prepositions frame what is asked ("the turnover rate among employees aged over 50",
+# "revenue during 2022"); they are never what to find.
+_PREPOSITIONS = frozenset("""during among amongst across within between through throughout
+after since until upon via against toward towards around""".split())
 _QUESTION_WORDS = frozenset("""how much many what which who when where why whom whose does did
 do is are was were the a an of in on for to by with its it report reported company group
-according year years total number amount s""".split())
+according year years total number amount s""".split()) | _PREPOSITIONS
 # Units and currencies (人民幣千元, RMB, MWh, tonnes): what a figure is counted in, which
 # unit_fit compares with a row's header; never the subject asked about.
 _UNIT_TOKENS = frozenset("人民 人民币 百万 百万元 千元 万元 亿元 元 rmb million thousand billion "
@@ -115,7 +133,8 @@ def is_unit(token: str) -> bool:
 
 
 _TOTAL = frozenset({"total", "overall", "aggregate"})
-_ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+")
+_ENGLISH_WORD = re.compile(r"[a-z][a-z'-]+|(?<![a-z&])[a-z](?=&[a-z]\b)|(?<=[a-z]&)[a-z]\b")
+# ("R&D", "M&A": their letters are words, as the tokenizer and the glossary read them)
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _YEAR = re.compile(r"(?<![\d.])(?:fy ?)?((?:19|20)\d\d)(?![\d.])")
 _HALF = re.compile(r"上半年|前六个月|first half|\bh1\b|six months ended 30 june|"
@@ -294,6 +313,10 @@ _HOW_MANY_ZH = re.compile(rf"(?:多少|几|幾)\s?[{COUNTERS}]?\s?([\u4e00-\u9ff
                           r"(?=[是的有在呢吗嗎?？,，]|$)")
 
 
+_COUNTED_BEFORE = re.compile(rf"((?:(?!的)[\u4e00-\u9fff]){{2,6}}?)(?:共有|一共有|总共有|有|共|是)"
+                             rf"\s?(?:多少|几|幾)\s?[{COUNTERS}]")
+
+
 def _counted(form: str) -> str:
     """What a count question counts, as it says it: "joint research projects", 「全职员工」."""
     english = _HOW_MANY.search(form)
@@ -305,7 +328,11 @@ def _counted(form: str) -> str:
             words.append(word)
         return " ".join(words)
     found = _HOW_MANY_ZH.search(form)
-    return found.group(1) if found else ""
+    if found and found.group(1) and found.group(1) not in COUNTERS:  # 「幾項？」: 項 counts
+        return found.group(1)
+    # 「國際標準有幾項」: the counted noun stands before the question word
+    before = _COUNTED_BEFORE.search(form)
+    return before.group(1) if before else ""
 
 
 def measure_of(kind: AnswerType, form: str) -> tuple[Measure, str]:
@@ -536,6 +563,8 @@ class QueryReader:
             words = [w for w in match.group().split() if w not in _COMMON_CAPITALS
                      and w.rstrip("'’s") not in _COMMON_CAPITALS
                      and not (w.isupper() and len(w) <= 5)  # IPO, GPU, DEI: terms
+                     # a compound with a lower-case part describes: "LLM-based", "AI-driven"
+                     and not ("-" in w and any(p.islower() for p in w.split("-")))
                      and not _PERIOD_NAME.match(w)]  # FY2023, 1H21: a period, no name
             opens = match.start() == len(text) - len(text.lstrip())
             if opens and words and not any(is_cjk(ch) for ch in text):
@@ -648,7 +677,8 @@ def _chinese_subject(text: str) -> str:
 
 
 def _asking(token: str) -> bool:
-    return token in _ASKING or "几" in token or "多少" in token
+    return (token in _ASKING or token in _FRAME_VERBS or token in _PREPOSITIONS
+            or "几" in token or "多少" in token)
 
 
 def _company_tokens(v: Vocabulary, companies: frozenset[str]) -> set[str]:

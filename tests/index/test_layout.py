@@ -112,6 +112,8 @@ def test_the_prospectus_has_fourteen_page_markers(corpus_dir: Path) -> None:
     ("**提升大模型能力及優化訓練基礎設施**", "提升大模型能力及優化訓練基礎設施"),
     ("◊ 保障信息安全", "保障信息安全"),
     ("#   Responsible   Governance ", "Responsible Governance"),
+    ("#### — ESG 及戰略委員會的主要職責 —", "ESG 及戰略委員會的主要職責"),
+    ("▶ 信息安全管控", "信息安全管控"),
 ])
 def test_clean_title_drops_markup_and_stray_symbols(raw: str, title: str) -> None:
     assert clean_title(raw) == title
@@ -192,7 +194,7 @@ def test_a_flat_contents_nests_the_entries_that_share_a_chapters_first_page() ->
     # the contents list 可持續發展管理 as a chapter of its own (eval/locations.jsonl, loc-087)
     ("智譜的 ESG 相關事宜由公司董事會最終負責", ("可持續發展管理", "ESG 管治架構")),
     ("監督本公司的業務運營",
-     ("可持續發展管理", "ESG 管治架構", "— ESG 及戰略委員會的主要職責 —")),
+     ("可持續發展管理", "ESG 管治架構", "ESG 及戰略委員會的主要職責")),
 ])
 def test_zhipu_chunks_sit_under_their_markdown_headings(zhipu: Document, phrase: str,
                                                        section: tuple[str, ...]) -> None:
@@ -230,3 +232,131 @@ def test_without_genre_chapters_a_page_opening_heading_opens_a_chapter() -> None
     text = "概況\n\n公司成立於2014年。\n 研究與開發\n\n我們投入研發。\n"
     paths = dict(zip(text.split("\n"), section_paths(text, analyse(text)), strict=True))
     assert paths["我們投入研發。"] == ("研究與開發",)
+
+
+# A contents listing a chapter and two sections, all printed in the body as "##", with
+# unlisted "##" and "###" headings inside them, a sub-heading repeating a section's title,
+# a list of duties one per line, steps of a procedure and an index in the back matter.
+MARKED = """# 目录 CONTENTS
+
+## 02 以人為本
+
+保障員工權益	11
+強化可持續供應鏈	13
+
+索引 2: 聯交所 ESG 指引	20
+
+# 以人為本
+
+## 保障員工權益
+
+公司依法用工。
+
+## 薪酬福利
+
+公司提供福利。
+
+### 福利項目
+
+包括補充醫療保險。
+
+## 強化可持續供應鏈
+
+我們管理供應商。
+
+可持續供應鏈
+
+供應商須簽署承諾。
+
+委員會的主要職責
+
+監督本公司的業務運營
+
+研究及監測行業政策
+
+審閱戰略發展計劃
+
+委員會每年開會兩次。
+
+員工總體流失人數 **445**人
+
+流失人數下降。
+
+風險管理與實質性議題評估
+
+我們持續關注議題。
+
+步驟一：議題識別
+
+我們識別議題。
+
+步驟二：實質性評估
+
+我們評估議題。
+
+索引 2：聯交所 ESG 指引
+
+指標索引如下。
+"""
+
+
+def test_headings_the_contents_do_not_list_nest_below_the_listed_ones() -> None:
+    paths = dict(zip(MARKED.split("\n"), section_paths(MARKED, analyse(MARKED)), strict=True))
+    # an unlisted "##" is a part of the listed section, its "###" a part of that
+    assert paths["公司提供福利。"] == ("以人為本", "保障員工權益", "薪酬福利")
+    assert paths["包括補充醫療保險。"] == ("以人為本", "保障員工權益", "薪酬福利", "福利項目")
+    # the section's own heading takes the entry, not a later line holding part of its title
+    assert paths["我們管理供應商。"] == ("以人為本", "強化可持續供應鏈")
+    assert paths["供應商須簽署承諾。"] == ("以人為本", "強化可持續供應鏈", "可持續供應鏈")
+
+
+def test_lists_and_key_figures_printed_one_per_line_are_no_headings() -> None:
+    layout = analyse(MARKED)
+    kinds = {MARKED[ln.start:ln.end]: ln.kind for ln in layout.lines}
+    assert kinds["監督本公司的業務運營"] == kinds["研究及監測行業政策"] == "text"
+    assert kinds["員工總體流失人數 **445**人"] == "text"
+    paths = dict(zip(MARKED.split("\n"), section_paths(MARKED, layout), strict=True))
+    # no item becomes a section (the list's own title, shaped like its items, goes with it)
+    assert paths["委員會每年開會兩次。"][-1] == "可持續供應鏈"
+    assert paths["流失人數下降。"][-1] == "可持續供應鏈"
+
+
+def test_steps_nest_under_the_heading_that_introduces_them() -> None:
+    paths = dict(zip(MARKED.split("\n"), section_paths(MARKED, analyse(MARKED)), strict=True))
+    assert paths["我們評估議題。"][-2:] == ("風險管理與實質性議題評估", "步驟二：實質性評估")
+
+
+def test_an_index_in_the_back_matter_is_a_chapter_matched_across_widths() -> None:
+    layout = analyse(MARKED)
+    paths = dict(zip(MARKED.split("\n"), section_paths(MARKED, layout), strict=True))
+    assert paths["指標索引如下。"] == ("索引 2：聯交所 ESG 指引",)
+    index_line = next(ln for ln in layout.lines
+                      if MARKED[ln.start:ln.end] == "索引 2：聯交所 ESG 指引")
+    assert index_line.toc_page == 20
+
+
+def test_an_english_heading_may_run_past_forty_characters() -> None:
+    text = "Intro text here.\n\nPreventing and Controlling Physical Risks\n\nWe assess floods.\n"
+    paths = section_paths(text, analyse(text))
+    assert paths[4][-1] == "Preventing and Controlling Physical Risks"
+
+
+def test_a_first_note_numbered_like_a_list_item_is_still_a_note() -> None:
+    text = ("主要摘要\n\n收入下降。\n\n財務報表附註\n\n1. 一般資料\n\n"
+            "本公司於開曼群島註冊成立。\n\n1. 在金融行業中，我們提升了檢索能力。\n\n"
+            "2 編製基準\n\n本報告按準則編製。\n")
+    paths = dict(zip(text.split("\n"), section_paths(text, analyse(text)), strict=True))
+    assert paths["本公司於開曼群島註冊成立。"] == ("財務報表附註", "1. 一般資料")
+    assert paths["本報告按準則編製。"] == ("財務報表附註", "2 編製基準")
+
+
+def test_dot_leaders_make_no_difference_to_a_row() -> None:
+    from index.display import display
+    from index.tables import read_header, read_row
+
+    line = "研發 . . . . . . . . . . . . . . . . . . . . . . 3,593 68.0"
+    assert is_table_row(line) and not is_table_row("我們的業務……很好。")
+    row = read_row(line, 0, read_header(["僱員職能 僱員人數 佔總人數的百分比"]), "")
+    assert row is not None and row.label == "研發"
+    assert [c.text for c in row.cells] == ["3,593", "68.0"]
+    assert display(line, table=True) == "研發 3,593 68.0"

@@ -237,3 +237,64 @@ def test_an_item_is_answered_by_its_own_row_not_by_its_part_in_another(engine: E
     answer = engine.ask("How much did SenseTime book as research and development expenses in "
                         "FY2023 (RMB '000)?")
     assert "3,465,766" in answer.answer
+
+
+def test_each_respectively_pairs_the_years_with_its_own_figures() -> None:
+    form = matching_form("於2018年、2019年、2020年及2021年上半年，我們的毛利分別為"
+                         "人民幣1,046.8百萬元、人民幣1,719.2百萬元、人民幣2,432.1百萬元及人民幣1,205.1百萬元，對應的毛利率"
+                         "分別為56.5%、56.8%、70.6%及73.0%。")
+    found = figures(form)
+    marks = [(m.year, m.part) if m else None for m in period_marks(form, found)]
+    by_figure = dict(zip([f.group() for f in found], marks, strict=True))
+    assert by_figure["56.8"] == (2019, "") and by_figure["1719.2"] == (2019, "")
+    assert by_figure["73.0"] == (2021, "H1")
+
+
+def test_a_comparative_period_in_brackets_owns_its_figure() -> None:
+    form = matching_form("於2023年12月31日，借款的加權平均實際利率為3.23%（2022年：3.36%）。")
+    found = figures(form)
+    marks = dict(zip([f.group() for f in found],
+                     [m.year if m else None for m in period_marks(form, found)], strict=True))
+    assert marks["3.36"] == 2022 and marks["3.23"] != 2022
+
+
+def test_frame_verbs_are_no_concepts_and_r_and_d_is_one(engine: Engine) -> None:
+    query = engine.read("How much did Zhipu spend on R&D in 2025?")
+    tokens = {c.token for c in query.concepts}
+    assert "spend" not in tokens
+    assert any("研发" in form for c in query.concepts for form in c.forms)
+
+
+def test_a_year_earlier_asks_for_the_year_before(engine: Engine) -> None:
+    query = engine.read("What about a year earlier?", history=[
+        "What was the weighted average effective interest rate on SenseTime's borrowings "
+        "as at 31 December 2023?"])
+    assert query.years == frozenset({2022})
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    # the net loss, not the adjusted (non-IFRS) net loss of the sentence before it
+    ("What net loss did SenseTime post for 2020, in RMB million?", "12,158.3"),
+    # the second 分別 of the sentence pairs the margins with the years
+    ("What gross margin did SenseTime report for 2019 in its listing document?", "56.8%"),
+])
+def test_the_figure_of_the_asked_measure_and_year(engine: Engine, question: str,
+                                                  figure: str) -> None:
+    assert figure in engine.ask(question).answer
+
+
+def test_a_hyphenated_descriptor_is_no_unknown_name(engine: Engine) -> None:
+    query = engine.read("Which multimodal-LLM-based autonomous driving model did SenseTime "
+                        "release in the second half of 2023?")
+    assert not any("LLM" in name for name in query.names)
+    assert engine.read("How many employees does Tencent-owned Huadong Battery have?").names
+
+
+def test_prepositions_are_no_concepts_and_the_counted_noun_may_come_first(
+        engine: Engine) -> None:
+    query = engine.read("What was the turnover rate among SenseTime employees aged over 50 "
+                        "in 2023?")
+    assert not {"among", "during"} & {c.token for c in query.concepts}
+    counted = engine.read("商湯參與制定的AI倫理相關標準中，國際標準有幾項？")
+    assert counted.counted and all("标准" in t or "国际" in t for t in counted.counted)
+    assert "13" in engine.ask("商湯參與制定的AI倫理相關標準中，國際標準有幾項？").answer
