@@ -227,6 +227,8 @@ def _vectors(texts: list[str], embedder: Embedder, previous: Path | None,
     for i, key in enumerate(keys):
         if key in known:
             vectors[i] = known[key]
+    if missing:
+        embedder.warm_up()  # only now: a build that reuses every vector never loads the model
     batch = 64
     for start in range(0, len(missing), batch):
         rows = missing[start:start + batch]

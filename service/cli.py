@@ -91,9 +91,12 @@ def _name_base(library: Library, settings: Settings, paths: list[Path], replace:
 
 
 def _build_corpus(settings: Settings, force: bool = False) -> None:
-    from service.engine import build_served, make_embedder
+    from index.embed import Embedder
+    from service.engine import build_served
 
-    embedder = make_embedder(settings)
+    # Not warmed up: the build loads the model only when it has texts to embed, so a build
+    # with nothing changed is decided from the content hashes alone.
+    embedder = Embedder(settings.model, settings.data_dir)
     with _progress() as bar:
         tasks: dict[str, TaskID] = {}
 

@@ -113,6 +113,9 @@ class Engine:
         lexicon = Lexicon.load(cache_dir=settings.data_dir / "cache").with_glossary(
             read_glossary(settings.glossary) + read_glossary(FILINGS_GLOSSARY))
         vocabulary = Vocabulary(index, lexicon)
+        # The question reader tags Chinese names with jieba.posseg, whose import reads its
+        # word tags (~0.3 s): read them now, so the first question does not wait for them.
+        import jieba.posseg  # noqa: F401
         return cls(settings, embedder, index, vocabulary, QueryReader(vocabulary, embedder),
                    Retriever(index, embedder, vocabulary), model, generator)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+if TYPE_CHECKING:  # the CLI reads these errors too, without loading the web framework
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 log = logging.getLogger("wenda.api")
 
@@ -108,11 +107,16 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 def error_response(status: int, code: str, message: str,
                    headers: Mapping[str, str] | None = None) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure, ours or the framework's, through the one error shape."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     app.add_exception_handler(WendaError, _wenda_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -125,6 +129,8 @@ async def _wenda_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(exc, RequestValidationError)
     return await _wenda_error(request, translate_validation(exc.errors()))
 
@@ -151,6 +157,8 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 400 and exc.detail == _FASTAPI_PARSE_ERROR:

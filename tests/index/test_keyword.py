@@ -38,3 +38,34 @@ def test_scores_rank_the_row_holding_the_tokens_first(tokenizer: KeywordTokenize
     rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
     scores = KeywordIndex.build(rows).scores({"收入": 1.0, "12": 1.0}, len(rows))
     assert scores.argmax() == 0 and scores[1] == 0.0 and scores[3] == 0.0
+
+
+def test_extra_words_stay_out_of_jiebas_shared_dictionary() -> None:
+    import jieba
+    import jieba.posseg
+
+    tokenizer = KeywordTokenizer(extra_words=["影智汽"])  # not a word jieba knows
+    assert {"影智汽"} <= set(tokenizer.tokens("绝影智汽车"))
+    assert "影智汽" not in jieba.dt.FREQ
+    assert "影智汽" not in [w.word for w in jieba.posseg.lcut("绝影智汽车", HMM=False)]
+
+
+class OwnDictionary(KeywordTokenizer):
+    """The tokenizer as it was before sharing: jieba's dictionary read into its own."""
+
+    def warm_up(self) -> None:
+        import jieba
+
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        for word in self.extra_words:
+            tokenizer.add_word(word, freq=200000)
+        self._jieba = tokenizer
+
+
+def test_tokens_are_those_of_a_tokenizer_that_read_the_dictionary_itself() -> None:
+    words = ["日日新", "绝影"]
+    texts = [*TEXTS, "商湯的日日新大模型與絕影智能汽車平台，2023年收入下降", "影智汽"]
+    shared, own = KeywordTokenizer(words), OwnDictionary(words)
+    for text in map(matching_form, texts):
+        assert shared.tokens(text) == own.tokens(text)
