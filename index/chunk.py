@@ -16,7 +16,7 @@ from index.sections import section_pages, section_paths
 from index.tables import Header, read_header, read_row
 from index.types import Chunk, Document, RowFact, Unit, UnitKind
 
-CHUNKER_VERSION = "31"
+CHUNKER_VERSION = "33"
 CAPTION_LINES = 3  # short lines right above a table that may name its period or unit
 
 

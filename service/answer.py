@@ -135,10 +135,30 @@ def _closest(to: Candidate, among: list[Candidate]) -> tuple[float, Candidate | 
 
 
 def answer_value(candidate: Candidate) -> str:
-    """The figure or date a candidate answers with, digits only ("" when it has none)."""
+    """The figure or date a candidate answers with, digits only ("" when it has none); a
+    date as year-month-day, so 「2024 年 1 月 17 日」 and "January 17, 2024" are one value."""
     text = candidate.cell.text if candidate.cell is not None else (
         candidate.picked.value if candidate.picked is not None else "")
-    return "".join(ch for ch in text if ch.isdigit() or ch == ".")
+    return _date_key(text) or "".join(ch for ch in text if ch.isdigit() or ch == ".")
+
+
+_ZH_DATE = re.compile(r"((?:19|20)\d\d)\s?年\s?(\d{1,2})\s?月(?:\s?(\d{1,2})\s?日)?")
+_EN_DATE = re.compile(r"(?:(\d{1,2})\s)?([A-Za-z]{3,9})\.?(?:\s(\d{1,2}),?)?\s((?:19|20)\d\d)")
+_MONTH_NUMBER = {name: n for n, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for name in names}
+
+
+def _date_key(text: str) -> str:
+    zh = _ZH_DATE.search(text)
+    if zh:
+        return f"{zh.group(1)}-{int(zh.group(2)):02d}-{int(zh.group(3) or 0):02d}"
+    en = _EN_DATE.search(text)
+    month = _MONTH_NUMBER.get(en.group(2).lower()) if en else None
+    if en and month:
+        return f"{en.group(4)}-{month:02d}-{int(en.group(1) or en.group(3) or 0):02d}"
+    return ""
 
 
 def judge_features(query: Query, chosen: Candidate, score: float, runner: float) -> np.ndarray:

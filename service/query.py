@@ -478,7 +478,7 @@ class QueryReader:
         concept: found as its words together or as its translation (毛利率), never as one
         of its words alone ("gross" as 總). Its weight is its words' together."""
         v = self.vocabulary
-        words = [w for w in _ENGLISH_WORD.findall(matching) if w not in _QUESTION_WORDS]
+        words = _term_words(matching)
         by_token = {c.token: c for c in concepts}
         merged: dict[str, Concept] = {}
         for start, end, terms in v.lexicon.english_phrases(words, v.knows("zh")):
@@ -508,7 +508,7 @@ class QueryReader:
         v = self.vocabulary
         own = {token: float(count) for token, count in native.items()}
         translated: dict[str, float] = {}
-        english = [w for w in _ENGLISH_WORD.findall(matching) if w not in _QUESTION_WORDS]
+        english = _term_words(matching)
         if english:
             for term, weight in v.lexicon.expand_english(english, v.knows("zh")):
                 self._add_term(translated, term, weight)
@@ -674,6 +674,20 @@ def _chinese_subject(text: str) -> str:
     if not found or _NO_SUBJECT.match(found.group(1)) or _ASKS.search(found.group(1)):
         return ""
     return found.group(1)
+
+
+# Words that join the words of a term ("cost of sales", "property, plant and equipment",
+# "net cash from operating activities"): kept between two words of the question's subject,
+# so the dictionary and the glossary see the whole term, dropped elsewhere.
+_CONNECTORS = frozenset("of and for from to in on at by with".split())
+
+
+def _term_words(matching: str) -> list[str]:
+    """The English words of a question that may name what it asks about, in order."""
+    words = _ENGLISH_WORD.findall(matching)
+    return [w for i, w in enumerate(words) if w not in _QUESTION_WORDS or (
+        w in _CONNECTORS and 0 < i < len(words) - 1 and words[i - 1] not in _QUESTION_WORDS
+        and words[i + 1] not in _QUESTION_WORDS)]
 
 
 def _asking(token: str) -> bool:

@@ -208,3 +208,22 @@ def test_a_sentence_is_quoted_from_the_edition_in_the_askers_language(engine: En
     answer = engine.ask("商汤希望打造的AI产品需符合哪三项伦理原则？")
     assert answer.answerable and compose.has_cjk(answer.answer.split("]")[-1])
     assert answer.citations[0].doc_id == "sensetime-esg-2023-zh-hant"
+
+
+@pytest.mark.parametrize(("chinese", "english"), [
+    ("2024 年 1 月 17 日", "January 17, 2024"),
+    ("2023年7月13日", "13 July 2023"),
+    ("2022 年 12 月", "December 2022"),
+])
+def test_a_date_is_one_value_in_either_edition(chinese: str, english: str) -> None:
+    from service.answer import _date_key
+
+    assert _date_key(chinese) == _date_key(english) != ""
+    assert _date_key("3,405.8") == ""
+
+
+def test_an_english_date_question_on_the_esg_report_cites_the_english_edition(
+        engine: Engine) -> None:
+    answer = engine.ask("When was InternLM2 officially released?")
+    assert answer.citations and answer.citations[0].doc_id == "sensetime-esg-2023-en"
+    assert "年" not in answer.answer
