@@ -26,6 +26,7 @@ from service.binding import (
     pick_person,
     year_parts,
 )
+from service.memo import memo
 from service.query import (
     COUNTERS,
     QUANTITY_UNIT,
@@ -69,6 +70,14 @@ _OPENING = re.compile(r"年初|期初|年度开始|年度開始|(?:at )?(?:the )
                       r"(?:year|period)|opening balance", re.I)
 _DEFINITION = re.compile(r"指(?![标数导出示定向])|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|"
                          r"\bdefined\b|\bstands? for\b|=|÷")
+# The same units come back question after question: their forms are read once (service/memo).
+_shown = memo(display)
+_matching = memo(matching_form)
+
+
+@memo
+def _years_written(form: str) -> frozenset[int]:
+    return frozenset(int(y) for y in YEAR.findall(form))
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,8 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
         for i, unit in enumerate(hit.chunk.units):
             if unit.kind not in ("sentence", "row"):
                 continue
-            text = display(documents[hit.chunk.doc_id].text[unit.start:unit.end],
-                           table=unit.kind == "row")
+            text = _shown(documents[hit.chunk.doc_id].text[unit.start:unit.end],
+                          unit.kind == "row")
             if not _QUOTABLE.search(text):  # "4.", "(b)": nothing to quote
                 continue
             meaning = index.unit_vectors[first + i]
@@ -173,13 +182,13 @@ def coverage(concepts: tuple[Concept, ...], tokens: frozenset[str] | set[str]) -
 def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: Unit,
                text: str, passage: _Passage, dense: float, retrieval: float,
                meaning: np.ndarray | None = None) -> Candidate:
-    form = matching_form(text)
+    form = _matching(text)
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
     picked = None if unit.kind == "row" else _pick(text, query)
     shift = _opening(unit)
     years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
-        frozenset(int(y) for y in YEAR.findall(form)))
+        _years_written(form))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
     features = {
@@ -277,7 +286,7 @@ def unit_fit(query: Query, form: str, unit: Unit) -> float:
         query.__dict__["_unit_groups"] = asked
     if not asked:
         return 0.5
-    stated = matching_form(unit.row.unit) + " " + form if unit.row else form
+    stated = _matching(unit.row.unit) + " " + form if unit.row else form
     return 1.0 if any(name in stated for group in asked for name in group) else 0.0
 
 
@@ -315,7 +324,7 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
 
 
 def _names_column(query: Query, column: str) -> bool:
-    form = matching_form(column)
+    form = _matching(column)
     return any(t in form for c in query.concepts if len(c.token) > 1 or not c.token.isascii()
                for f in c.forms for t in f if len(t) > 1 and not t.isdigit())
 
@@ -348,7 +357,8 @@ _DESIGNATION = re.compile(r"(?:\b(?:iso|iec|gb|gb/t|ohsas|sa|iso/iec|en|astm)[ -
                           r"(?:及|和|、|,|and)\s?)*)$")
 
 
-def figures(form: str) -> list[re.Match[str]]:
+@memo
+def figures(form: str) -> tuple[re.Match[str], ...]:
     """Figures of a matching form that are no years, days or list numbers."""
     out = []
     for match in _NUMBER.finditer(form):
@@ -364,7 +374,7 @@ def figures(form: str) -> list[re.Match[str]]:
     # counter follows; a lone 一 (一家總部位於…) and an ordinal (第三次) are not, nor a
     # span of months (六個月)
     out += [m for m in _CHINESE_COUNT.finditer(form) if form[max(0, m.start() - 1)] != "第"]
-    return sorted(out, key=lambda m: m.start())
+    return tuple(sorted(out, key=lambda m: m.start()))
 
 
 _PEOPLE = frozenset("人名位")
@@ -403,8 +413,8 @@ def measure_fits(query: Query, stated: tuple[Measure, str]) -> bool:
 
 def _figure_text(unit: Unit, cell: Cell | None, picked: Picked | None) -> str:
     if cell is not None and unit.row is not None:
-        return matching_form(f"{cell.text} {unit.row.unit}")
-    return matching_form(f"{picked.currency}{picked.value}") if picked else ""
+        return _matching(f"{cell.text} {unit.row.unit}")
+    return _matching(f"{picked.currency}{picked.value}") if picked else ""
 
 
 def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
@@ -414,7 +424,7 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
     sentence holds a figure only where binding picked one: a year or a footnote mark
     (「2025 年員工人均受訓時數⁹」) is no answer to "how many"."""
     kind = query.answer_type
-    row_unit = matching_form(unit.row.unit) if unit.row else ""
+    row_unit = _matching(unit.row.unit) if unit.row else ""
     if kind in ("number", "amount", "percentage"):
         if cell is None and unit.kind != "row" and (picked is None or _TERM_ENTRY.match(form)):
             return 0.0
