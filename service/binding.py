@@ -210,7 +210,9 @@ def clause_cover(text: str, query: Query) -> float:
     """The best share of the subject words' weight one clause of a sentence holds."""
     form = _fold(text)
     anchors = _anchors(query, form, years=False)  # a year is no subject
-    return max((_bound((x, x), anchors, form) for x in _clause_starts(form)), default=0.0)
+    # _bound reads only the clause a start stands in: each clause once
+    clauses = dict.fromkeys(_clause_of(x, form) for x in _clause_starts(form))
+    return max((_bound((start, start), anchors, form) for start, _ in clauses), default=0.0)
 
 
 @memo

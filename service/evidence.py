@@ -116,7 +116,7 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
     documents = index.store.documents
     top = hits[0].score if hits[0].score > 0 else 1.0
     vector = query.vector
-    out: list[Candidate] = []
+    units: list[tuple[int, Hit, Unit, str, _Passage, float, np.ndarray]] = []
     for rank, hit in enumerate(hits, start=1):
         row = index.store.by_id[hit.chunk.chunk_id]
         passage = _passage(query, vocabulary, documents[hit.chunk.doc_id], row)
@@ -130,11 +130,12 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
                 continue
             meaning = index.unit_vectors[first + i]
             dense = float(meaning @ vector) if vector is not None else 0.0
-            out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
-                                  hit.score / top, meaning))
-    best = max((c.feature("dense") for c in out), default=0.0)
-    out = _standard_over_adjusted(query, _wholes_over_parts(out))
-    return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
+            units.append((rank, hit, unit, text, passage, dense, meaning))
+    best = max((u[5] for u in units), default=0.0)  # dense_gap: how far below the closest
+    out = [_candidate(query, vocabulary, hit, rank, unit, text, passage, dense, best - dense,
+                      hit.score / top, meaning)
+           for rank, hit, unit, text, passage, dense, meaning in units]
+    return _standard_over_adjusted(query, _wholes_over_parts(out))
 
 
 def _standard_over_adjusted(query: Query, found: list[Candidate]) -> list[Candidate]:
@@ -176,12 +177,12 @@ def _passage(query: Query, vocabulary: Vocabulary, document: Document, row: int)
 def coverage(concepts: tuple[Concept, ...], tokens: frozenset[str] | set[str]) -> float:
     """IDF-weighted share of the concepts found among `tokens` (translations discounted)."""
     total = sum(c.weight for c in concepts)
-    return sum(c.weight * c.found(tokens) for c in concepts) / total if total else 0.0
+    return sum([c.weight * c.found(tokens) for c in concepts]) / total if total else 0.0
 
 
 def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: Unit,
-               text: str, passage: _Passage, dense: float, retrieval: float,
-               meaning: np.ndarray | None = None) -> Candidate:
+               text: str, passage: _Passage, dense: float, dense_gap: float,
+               retrieval: float, meaning: np.ndarray | None = None) -> Candidate:
     form = _matching(text)
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
@@ -191,23 +192,23 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
         _years_written(form))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
+    label = label_share(query, unit, vocabulary) if unit.row else 0.0
     features = {
         "cover": coverage(query.concepts, tokens),
         "cover_passage": passage.cover,
         "cover_context": coverage(query.concepts, around),
         "rarest": rarest_found(query, around),
         "numbers": numbers_found(query, around),
-        "bound": (label_share(query, unit, vocabulary) if unit.row else
-                  picked.bound if picked else clause_cover(text, query)),
+        "bound": label if unit.row else picked.bound if picked else clause_cover(text, query),
         "dense": dense,
-        "dense_gap": 0.0,
+        "dense_gap": dense_gap,
         "retrieval": retrieval,
         "rank": 1.0 / rank,
         "type_fit": type_fit(query, form, unit, cell, picked),
         "unit": unit_fit(query, form, unit),
         "period": period_fit(query, years, parts),
         "row": float(unit.kind == "row"),
-        "label": label_share(query, unit, vocabulary) if unit.row else 0.0,
+        "label": label,
         "phrase": _phrase_share(query, form),
         "length": math.log1p(len(text)) / 6.0,
         "same_language": float(language(hit.chunk.script) == query.language),
