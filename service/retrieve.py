@@ -189,10 +189,11 @@ class Retriever:
             return sum(plan.idf[t] for t in self.found_words(plan, row)) / total if total else 0.0
         found = self.vocabulary.row_tokens[row]
         # the years asked count too: they tell the 2023 passage from the 2022 one
+        # (list comprehensions, not generators: this runs for every fused passage)
         years = [(plan.idf.get(str(y), 0.0), str(y) in found) for y in plan.years]
-        total = sum(c.weight for c in plan.concepts) + sum(w for w, _ in years)
-        held = sum(c.weight * c.found(found) for c in plan.concepts) + sum(
-            w for w, hit in years if hit)
+        total = sum([c.weight for c in plan.concepts]) + sum([w for w, _ in years])
+        held = sum([c.weight * c.found(found) for c in plan.concepts]) + sum(
+            [w for w, hit in years if hit])
         return held / total if total else 0.0
 
     def found_words(self, plan: Query, row: int) -> list[str]:
