@@ -5,6 +5,7 @@ words govern in its clause (「獨立董事3位」, not the 「女性董事1位�
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,11 @@ _AFTER = re.compile(r"\s?(?:%|％|‰|(?:[餘余多]\s?)?(?:[萬万億亿千百]
                     r"天|公里|平方米|立方米)|(?:[餘余多]\s?)?[萬万億亿]|"
                     r"(?:million|billion|thousand|times|people|employees|tonnes|MWh|hours|days)\b)")
 _BEFORE = re.compile(r"(?:人民幣|人民币|港幣|港币|RMB|HK\$|US\$|\$)\s?$")
+
+
+@memo
+def _simplified(text: str) -> str:
+    return converter("t2s").convert(text)
 
 
 @memo
@@ -201,23 +207,28 @@ def _clause_cuts(form: str) -> tuple[int, ...]:
 
 
 def _clause_of(offset: int, form: str) -> tuple[int, int]:
-    cuts = _clause_cuts(form)
-    return next(((x, y) for x, y in zip(cuts, cuts[1:], strict=False) if x <= offset < y),
-                (0, len(form)))
+    cuts = _clause_cuts(form)  # rising: the clause is the pair of cuts around `offset`
+    i = bisect_right(cuts, offset)
+    return (cuts[i - 1], cuts[i]) if 0 < i < len(cuts) else (0, len(form))
 
 
 def clause_cover(text: str, query: Query) -> float:
     """The best share of the subject words' weight one clause of a sentence holds."""
     form = _fold(text)
     anchors = _anchors(query, form, years=False)  # a year is no subject
-    # _bound reads only the clause a start stands in: each clause once
-    clauses = dict.fromkeys(_clause_of(x, form) for x in _clause_starts(form))
-    return max((_bound((start, start), anchors, form) for start, _ in clauses), default=0.0)
+    # as _bound of each clause mark's clause, its total computed once
+    total = sum(max(w for _, _, w in places) for places in anchors)
+    if not total:
+        return 0.0
+    return max(sum(max((w for start, _, w in places if a <= start < b), default=0.0)
+                   for places in anchors) / total for a, b in _cover_clauses(form))
 
 
 @memo
-def _clause_starts(form: str) -> tuple[int, ...]:
-    return (0, *(m.end() for m in _CLAUSE.finditer(form)))
+def _cover_clauses(form: str) -> tuple[tuple[int, int], ...]:
+    """The clauses the clause marks of a folded sentence (and its start) open, once each."""
+    starts = (0, *(m.end() for m in _CLAUSE.finditer(form)))
+    return tuple(dict.fromkeys(_clause_of(x, form) for x in starts))
 
 
 _YEAR_MENTION = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
@@ -326,7 +337,7 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
     """2: the kind of figure asked for; 1: neutral; 0: another kind."""
     a, b = match.span()
     unit = _AFTER.match(text, b)
-    unit_text = converter("t2s").convert(unit.group().strip()) if unit else ""
+    unit_text = _simplified(unit.group().strip()) if unit else ""
     percent = unit_text in ("%", "％", "‰")
     if query.answer_type == "percentage":
         return 2 if percent else 0
@@ -335,7 +346,7 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
             "million", "billion", "thousand")
         return 2 if money else (0 if percent else 1)
     if measure:
-        return 2 if converter("t2s").convert(measure).lower() in unit_text.lower() else (
+        return 2 if _simplified(measure).lower() in unit_text.lower() else (
             0 if percent else 1)
     return 0 if percent else 1
 

@@ -23,8 +23,9 @@ REVENUE = "2023年的收入是多少人民幣千元？"
 MEMOS: list[tuple[str, Callable[..., Any]]] = [
     ("display", evidence._shown), ("matching form", evidence._matching),
     ("figures", evidence.figures), ("years", evidence._years_written),
-    ("fold", binding._fold), ("clauses", binding._clause_cuts),
-    ("clause starts", binding._clause_starts), ("year mentions", binding.year_mentions),
+    ("fold", binding._fold), ("simplified", binding._simplified),
+    ("clauses", binding._clause_cuts),
+    ("clause marks", binding._cover_clauses), ("year mentions", binding.year_mentions),
     ("year parts", binding.year_parts), ("figure marks", binding._figure_marks),
 ]
 
@@ -80,3 +81,17 @@ def test_a_rebuilt_index_is_answered_from_its_new_text(tmp_path: Path,
     after = tiny_engine(data).ask(REVENUE)
     assert after.answerable and "3,405,999" in after.answer and "3,405,842" not in after.answer
     assert all("3,405,842" not in c.quote for c in after.citations)
+
+
+@pytest.mark.parametrize("question", [REVENUE, "What was the revenue in 2023?",
+                                      "研發人員佔員工總數的比例是多少？"])
+def test_clause_cover_is_the_best_bound_of_any_clause_mark(tiny_data: Path, fixtures_dir: Path,
+                                                           question: str) -> None:
+    """Each clause is bound once, where every clause mark's clause used to be."""
+    query = tiny_engine(tiny_data).read(question)
+    for text in _sentences(fixtures_dir):
+        form = binding._fold(text)
+        anchors = binding._anchors(query, form, years=False)
+        marks = [0, *(m.end() for m in binding._CLAUSE.finditer(form))]
+        expected = max(binding._bound((x, x), anchors, form) for x in marks)
+        assert binding.clause_cover(text, query) == expected
