@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -246,19 +248,31 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
     """Whether the question's most telling word (the rarest) is in the candidate or
     around it: a near miss ("滿意度得分", "PUE", "B shares") is usually the one word the
     documents lack."""
-    concepts = [c for c in query.concepts if not c.token.isdigit()]
-    if not concepts:
-        return 1.0
-    return max(concepts, key=lambda c: c.weight).found(tokens)
+    rarest = _per_query(query, "_rarest", lambda: max(
+        [c for c in query.concepts if not c.token.isdigit()], key=lambda c: c.weight,
+        default=None))
+    return 1.0 if rarest is None else rarest.found(tokens)
 
 
 def numbers_found(query: Query, tokens: frozenset[str]) -> float:
     """The share of the question's small numbers ("Scope 3", "GLM-5", "30歲") the candidate
     or its surroundings repeat; 1 when it has none."""
-    numbers = [c for c in query.concepts if c.token.isdigit() and len(c.token) < 4]
+    numbers = _per_query(query, "_small_numbers", lambda: [
+        c for c in query.concepts if c.token.isdigit() and len(c.token) < 4])
     if not numbers:
         return 1.0
     return sum(c.found(tokens) for c in numbers) / len(numbers)
+
+
+T = TypeVar("T")
+
+
+def _per_query(query: Query, name: str, read: Callable[[], T]) -> T:
+    """What `read` derives from the frozen query, read once and kept on it (as unit_fit
+    and binding.subject_terms keep theirs): it is the same for every candidate."""
+    if name not in query.__dict__:
+        query.__dict__[name] = read()
+    return cast(T, query.__dict__[name])
 
 
 def _context_tokens(vocabulary: Vocabulary, hit: Hit, unit: Unit) -> frozenset[str]:

@@ -545,7 +545,7 @@ class QueryReader:
         else:
             terms = []
         for term, _ in terms:
-            tokens = frozenset(v.tokenizer.tokens(matching_form(term)))
+            tokens = v.tokens(term)  # remembered: the dictionary's senses recur
             if tokens and tokens not in forms:
                 forms.append(tokens)
         return tuple(forms)
