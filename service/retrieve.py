@@ -136,8 +136,11 @@ class Retriever:
             mask = self._language_mask[lang] if allowed is None else (
                 self._language_mask[lang] & allowed.rows)
             scores = self.index.keyword.scores(tokens, len(self.index.chunks), mask)
-            top = np.argsort(-scores, kind="stable")[:pool]
-            rankings.append([(int(r), float(scores[r])) for r in top if scores[r] > 0])
+            # only rows that score rank: sorting them alone (stable, rows ascending) orders
+            # them as sorting every row would, without sorting the whole corpus
+            scored = np.flatnonzero(scores > 0)
+            top = scored[np.argsort(-scores[scored], kind="stable")[:pool]]
+            rankings.append([(int(r), float(scores[r])) for r in top])
         return rankings[0], rankings[1]
 
     def _dense(self, plan: Query, pool: int, allowed: Allowed | None
