@@ -497,7 +497,7 @@ def label_share(query: Query, unit: Unit, vocabulary: Vocabulary) -> float:
 
 def _phrase_share(query: Query, form: str) -> float:
     total = sum(p.weight for p in query.phrases)
-    return sum(p.weight for p in query.phrases if p.pattern.search(form)) / total \
+    return sum(p.weight for p in query.phrases if p.found_in(form)) / total \
         if total else 0.0
 
 
