@@ -119,8 +119,31 @@ class KeywordIndex:
 
     def scores(self, weighted: dict[str, float], size: int,
                mask: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every chunk row for weighted query tokens; masked rows score 0."""
+        """BM25 score of every chunk row for weighted query tokens; masked rows score 0.
+
+        Each token adds its weighted scores to the rows of its postings only (the index's
+        token -> rows columns), not a whole score vector per token: the same additions of
+        the same float32 values, in time proportional to the postings, not the corpus.
+        """
         total = np.zeros(size, dtype=np.float32)
+        vocabulary = self.vocabulary
+        model: Any = self._model
+        if getattr(model, "nonoccurrence_array", None) is not None:  # scores absent tokens too
+            return self._scores_per_vector(weighted, total, mask)
+        matrix, dtype = model.scores, np.dtype(model.dtype)
+        data, rows, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        for token, weight in weighted.items():
+            if token in vocabulary and weight > 0:
+                column = vocabulary[token]
+                start, end = indptr[column], indptr[column + 1]
+                # bm25s's vector holds these values cast to its dtype, zeros elsewhere
+                total[rows[start:end]] += weight * data[start:end].astype(dtype, copy=False)
+        if mask is not None:
+            total[~mask] = 0.0
+        return total
+
+    def _scores_per_vector(self, weighted: dict[str, float], total: np.ndarray,
+                           mask: np.ndarray | None) -> np.ndarray:
         vocabulary = self.vocabulary
         for token, weight in weighted.items():
             if token in vocabulary and weight > 0:

@@ -5,9 +5,12 @@ words govern in its clause (「獨立董事3位」, not the 「女性董事1位�
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.script import converter
+from service.memo import memo
 from service.query import Query, is_unit
 
 _MEASURES = "人名項项家個个次倍噸吨位輛辆件篇台部款座份條条張张所戶户只艘架種种類类词詞"
@@ -20,6 +23,12 @@ _AFTER = re.compile(r"\s?(?:%|％|‰|(?:[餘余多]\s?)?(?:[萬万億亿千百]
 _BEFORE = re.compile(r"(?:人民幣|人民币|港幣|港币|RMB|HK\$|US\$|\$)\s?$")
 
 
+@memo
+def _simplified(text: str) -> str:
+    return converter("t2s").convert(text)
+
+
+@memo
 def _fold(text: str) -> str:
     """Simplified, lower case, and as long as `text`, so positions carry over."""
     folded = converter("t2s").convert(text).lower()
@@ -124,7 +133,7 @@ def pick_figure(text: str, query: Query) -> Picked | None:
         return None
     anchors = _anchors(query, form)
     kinds = [_kind(text, m, query, query.unit) for m in found]
-    tiers = [_period_tier(y, query) for y in period_marks(form, found)]
+    tiers = [_period_tier(y, query) for y in _figure_marks(form)]
     # The kind asked rules first (a figure of another period falls a rank), then a figure
     # written for the asked period, then one counting what is asked (「257個聯合研究項目」,
     # not the 「52所高校」 before it), then how well the subject words bind it.
@@ -143,6 +152,14 @@ def pick_figure(text: str, query: Query) -> Picked | None:
     bound = _bound(match.span(), _anchors(query, form, years=False), form) * (
         1.0 if kind else 0.5)
     return Picked(text[a:end].strip(), before.group().strip() if before else "", bound)
+
+
+@memo
+def _figure_marks(form: str) -> tuple[YearMention | None, ...]:
+    """period_marks of the figures of a folded sentence."""
+    from service.evidence import figures
+
+    return tuple(period_marks(form, figures(form)))
 
 
 def _counts(query: Query, form: str, figure: re.Match[str]) -> float:
@@ -183,19 +200,35 @@ def _part_of(offset: int, form: str, clause: tuple[int, int]) -> tuple[int, int]
 _GOES_ON = re.compile(r"\s*(?:并|及|且|而且|再|进一步|其后|随后|and\b|then\b)")
 
 
+@memo
+def _clause_cuts(form: str) -> tuple[int, ...]:
+    return (0, *(m.end() for m in _CLAUSE.finditer(form) if not _GOES_ON.match(form, m.end())),
+            len(form) + 1)
+
+
 def _clause_of(offset: int, form: str) -> tuple[int, int]:
-    cuts = [0, *(m.end() for m in _CLAUSE.finditer(form) if not _GOES_ON.match(form, m.end())),
-            len(form) + 1]
-    return next(((x, y) for x, y in zip(cuts, cuts[1:], strict=False) if x <= offset < y),
-                (0, len(form)))
+    cuts = _clause_cuts(form)  # rising: the clause is the pair of cuts around `offset`
+    i = bisect_right(cuts, offset)
+    return (cuts[i - 1], cuts[i]) if 0 < i < len(cuts) else (0, len(form))
 
 
 def clause_cover(text: str, query: Query) -> float:
     """The best share of the subject words' weight one clause of a sentence holds."""
     form = _fold(text)
     anchors = _anchors(query, form, years=False)  # a year is no subject
-    starts = [0, *(m.end() for m in _CLAUSE.finditer(form))]
-    return max((_bound((x, x), anchors, form) for x in starts), default=0.0)
+    # as _bound of each clause mark's clause, its total computed once
+    total = sum(max(w for _, _, w in places) for places in anchors)
+    if not total:
+        return 0.0
+    return max(sum(max((w for start, _, w in places if a <= start < b), default=0.0)
+                   for places in anchors) / total for a, b in _cover_clauses(form))
+
+
+@memo
+def _cover_clauses(form: str) -> tuple[tuple[int, int], ...]:
+    """The clauses the clause marks of a folded sentence (and its start) open, once each."""
+    starts = (0, *(m.end() for m in _CLAUSE.finditer(form)))
+    return tuple(dict.fromkeys(_clause_of(x, form) for x in starts))
 
 
 _YEAR_MENTION = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
@@ -219,7 +252,8 @@ class YearMention:
     part: str  # "": the year, "H1": its first half, "mid": 30 June of it
 
 
-def year_mentions(form: str) -> list[YearMention]:
+@memo
+def year_mentions(form: str) -> tuple[YearMention, ...]:
     """Every year a folded text writes, in order, with the part of it it means."""
     parts: dict[int, str] = {}
     for pattern, part in ((_HALF_AFTER, "H1"), (_HALF_BEFORE, "H1"), (_MID, "mid")):
@@ -227,10 +261,11 @@ def year_mentions(form: str) -> list[YearMention]:
             a, b = match.span(next(i for i, g in enumerate(match.groups(), 1) if g))
             for year in _YEAR_MENTION.finditer(form, a, b):
                 parts.setdefault(year.start(), part)
-    return [YearMention(m.start(), int(m.group(1)), parts.get(m.start(), ""))
-            for m in _YEAR_MENTION.finditer(form)]
+    return tuple(YearMention(m.start(), int(m.group(1)), parts.get(m.start(), ""))
+                 for m in _YEAR_MENTION.finditer(form))
 
 
+@memo
 def year_parts(form: str) -> tuple[tuple[int, str], ...]:
     """The years a folded text writes only as a part of them, with that part: "H1" when
     every mention is of six months (「2021年上半年」: none of its figures is the whole
@@ -244,7 +279,7 @@ def year_parts(form: str) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(parts.items()))
 
 
-def period_marks(form: str, found: list[re.Match[str]]) -> list[YearMention | None]:
+def period_marks(form: str, found: Sequence[re.Match[str]]) -> list[YearMention | None]:
     """The year each figure of a folded sentence is written for, where the sentence says:
     in 「2018年、2019年及2020年虧損淨額分別為A、B及C」 (or "... respectively") the n-th
     figure is the n-th year's; otherwise the year written nearest before a figure in its
@@ -302,7 +337,7 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
     """2: the kind of figure asked for; 1: neutral; 0: another kind."""
     a, b = match.span()
     unit = _AFTER.match(text, b)
-    unit_text = converter("t2s").convert(unit.group().strip()) if unit else ""
+    unit_text = _simplified(unit.group().strip()) if unit else ""
     percent = unit_text in ("%", "％", "‰")
     if query.answer_type == "percentage":
         return 2 if percent else 0
@@ -311,7 +346,7 @@ def _kind(text: str, match: re.Match[str], query: Query, measure: str) -> int:
             "million", "billion", "thousand")
         return 2 if money else (0 if percent else 1)
     if measure:
-        return 2 if converter("t2s").convert(measure).lower() in unit_text.lower() else (
+        return 2 if _simplified(measure).lower() in unit_text.lower() else (
             0 if percent else 1)
     return 0 if percent else 1
 
@@ -352,9 +387,7 @@ def pick_date(text: str, query: Query) -> Picked | None:
 def pick_person(text: str, query: Query) -> Picked | None:
     """A person a sentence names with a title (徐立博士, 季衛東教授, Dr Xu Li), as it
     writes them: a name jieba tags as one, right before the title."""
-    import jieba.posseg
-
-    words = [(w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=False)]
+    words = _tagged(text)
     for i, (word, flag) in enumerate(words[:-1]):
         if flag.startswith("nr") and 2 <= len(word) <= 4 and words[i + 1][0] in _TITLES:
             return Picked(word + words[i + 1][0], "", clause_cover(text, query))
@@ -362,5 +395,13 @@ def pick_person(text: str, query: Query) -> Picked | None:
     if found and found.group(2):
         return Picked(found.group().strip(), "", clause_cover(text, query))
     return None
+
+
+@memo
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words of a sentence with their part-of-speech tags."""
+    import jieba.posseg
+
+    return tuple((w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=False))
 
 

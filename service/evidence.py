@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -26,6 +28,7 @@ from service.binding import (
     pick_person,
     year_parts,
 )
+from service.memo import memo
 from service.query import (
     COUNTERS,
     QUANTITY_UNIT,
@@ -69,6 +72,14 @@ _OPENING = re.compile(r"年初|期初|年度开始|年度開始|(?:at )?(?:the )
                       r"(?:year|period)|opening balance", re.I)
 _DEFINITION = re.compile(r"指(?![标数导出示定向])|即|定义|意为|寓意|取自|\bmeans?\b|\brefer|"
                          r"\bdefined\b|\bstands? for\b|=|÷")
+# The same units come back question after question: their forms are read once (service/memo).
+_shown = memo(display)
+_matching = memo(matching_form)
+
+
+@memo
+def _years_written(form: str) -> frozenset[int]:
+    return frozenset(int(y) for y in YEAR.findall(form))
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
     documents = index.store.documents
     top = hits[0].score if hits[0].score > 0 else 1.0
     vector = query.vector
-    out: list[Candidate] = []
+    units: list[tuple[int, Hit, Unit, str, _Passage, float, np.ndarray]] = []
     for rank, hit in enumerate(hits, start=1):
         row = index.store.by_id[hit.chunk.chunk_id]
         passage = _passage(query, vocabulary, documents[hit.chunk.doc_id], row)
@@ -115,17 +126,18 @@ def candidates(query: Query, hits: list[Hit], index: LoadedIndex, vocabulary: Vo
         for i, unit in enumerate(hit.chunk.units):
             if unit.kind not in ("sentence", "row"):
                 continue
-            text = display(documents[hit.chunk.doc_id].text[unit.start:unit.end],
-                           table=unit.kind == "row")
+            text = _shown(documents[hit.chunk.doc_id].text[unit.start:unit.end],
+                          unit.kind == "row")
             if not _QUOTABLE.search(text):  # "4.", "(b)": nothing to quote
                 continue
             meaning = index.unit_vectors[first + i]
             dense = float(meaning @ vector) if vector is not None else 0.0
-            out.append(_candidate(query, vocabulary, hit, rank, unit, text, passage, dense,
-                                  hit.score / top, meaning))
-    best = max((c.feature("dense") for c in out), default=0.0)
-    out = _standard_over_adjusted(query, _wholes_over_parts(out))
-    return [_with(c, "dense_gap", best - c.feature("dense")) for c in out]
+            units.append((rank, hit, unit, text, passage, dense, meaning))
+    best = max((u[5] for u in units), default=0.0)  # dense_gap: how far below the closest
+    out = [_candidate(query, vocabulary, hit, rank, unit, text, passage, dense, best - dense,
+                      hit.score / top, meaning)
+           for rank, hit, unit, text, passage, dense, meaning in units]
+    return _standard_over_adjusted(query, _wholes_over_parts(out))
 
 
 def _standard_over_adjusted(query: Query, found: list[Candidate]) -> list[Candidate]:
@@ -167,38 +179,38 @@ def _passage(query: Query, vocabulary: Vocabulary, document: Document, row: int)
 def coverage(concepts: tuple[Concept, ...], tokens: frozenset[str] | set[str]) -> float:
     """IDF-weighted share of the concepts found among `tokens` (translations discounted)."""
     total = sum(c.weight for c in concepts)
-    return sum(c.weight * c.found(tokens) for c in concepts) / total if total else 0.0
+    return sum([c.weight * c.found(tokens) for c in concepts]) / total if total else 0.0
 
 
 def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: Unit,
-               text: str, passage: _Passage, dense: float, retrieval: float,
-               meaning: np.ndarray | None = None) -> Candidate:
-    form = matching_form(text)
+               text: str, passage: _Passage, dense: float, dense_gap: float,
+               retrieval: float, meaning: np.ndarray | None = None) -> Candidate:
+    form = _matching(text)
     tokens = frozenset(unit.tokens)
     cell = _answer_cell(unit, query)
     picked = None if unit.kind == "row" else _pick(text, query)
     shift = _opening(unit)
     years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
-        frozenset(int(y) for y in YEAR.findall(form)))
+        _years_written(form))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
+    label = label_share(query, unit, vocabulary) if unit.row else 0.0
     features = {
         "cover": coverage(query.concepts, tokens),
         "cover_passage": passage.cover,
         "cover_context": coverage(query.concepts, around),
         "rarest": rarest_found(query, around),
         "numbers": numbers_found(query, around),
-        "bound": (label_share(query, unit, vocabulary) if unit.row else
-                  picked.bound if picked else clause_cover(text, query)),
+        "bound": label if unit.row else picked.bound if picked else clause_cover(text, query),
         "dense": dense,
-        "dense_gap": 0.0,
+        "dense_gap": dense_gap,
         "retrieval": retrieval,
         "rank": 1.0 / rank,
         "type_fit": type_fit(query, form, unit, cell, picked),
         "unit": unit_fit(query, form, unit),
         "period": period_fit(query, years, parts),
         "row": float(unit.kind == "row"),
-        "label": label_share(query, unit, vocabulary) if unit.row else 0.0,
+        "label": label,
         "phrase": _phrase_share(query, form),
         "length": math.log1p(len(text)) / 6.0,
         "same_language": float(language(hit.chunk.script) == query.language),
@@ -236,19 +248,31 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
     """Whether the question's most telling word (the rarest) is in the candidate or
     around it: a near miss ("滿意度得分", "PUE", "B shares") is usually the one word the
     documents lack."""
-    concepts = [c for c in query.concepts if not c.token.isdigit()]
-    if not concepts:
-        return 1.0
-    return max(concepts, key=lambda c: c.weight).found(tokens)
+    rarest = _per_query(query, "_rarest", lambda: max(
+        [c for c in query.concepts if not c.token.isdigit()], key=lambda c: c.weight,
+        default=None))
+    return 1.0 if rarest is None else rarest.found(tokens)
 
 
 def numbers_found(query: Query, tokens: frozenset[str]) -> float:
     """The share of the question's small numbers ("Scope 3", "GLM-5", "30歲") the candidate
     or its surroundings repeat; 1 when it has none."""
-    numbers = [c for c in query.concepts if c.token.isdigit() and len(c.token) < 4]
+    numbers = _per_query(query, "_small_numbers", lambda: [
+        c for c in query.concepts if c.token.isdigit() and len(c.token) < 4])
     if not numbers:
         return 1.0
     return sum(c.found(tokens) for c in numbers) / len(numbers)
+
+
+T = TypeVar("T")
+
+
+def _per_query(query: Query, name: str, read: Callable[[], T]) -> T:
+    """What `read` derives from the frozen query, read once and kept on it (as unit_fit
+    and binding.subject_terms keep theirs): it is the same for every candidate."""
+    if name not in query.__dict__:
+        query.__dict__[name] = read()
+    return cast(T, query.__dict__[name])
 
 
 def _context_tokens(vocabulary: Vocabulary, hit: Hit, unit: Unit) -> frozenset[str]:
@@ -277,7 +301,7 @@ def unit_fit(query: Query, form: str, unit: Unit) -> float:
         query.__dict__["_unit_groups"] = asked
     if not asked:
         return 0.5
-    stated = matching_form(unit.row.unit) + " " + form if unit.row else form
+    stated = _matching(unit.row.unit) + " " + form if unit.row else form
     return 1.0 if any(name in stated for group in asked for name in group) else 0.0
 
 
@@ -315,7 +339,7 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
 
 
 def _names_column(query: Query, column: str) -> bool:
-    form = matching_form(column)
+    form = _matching(column)
     return any(t in form for c in query.concepts if len(c.token) > 1 or not c.token.isascii()
                for f in c.forms for t in f if len(t) > 1 and not t.isdigit())
 
@@ -348,7 +372,8 @@ _DESIGNATION = re.compile(r"(?:\b(?:iso|iec|gb|gb/t|ohsas|sa|iso/iec|en|astm)[ -
                           r"(?:及|和|、|,|and)\s?)*)$")
 
 
-def figures(form: str) -> list[re.Match[str]]:
+@memo
+def figures(form: str) -> tuple[re.Match[str], ...]:
     """Figures of a matching form that are no years, days or list numbers."""
     out = []
     for match in _NUMBER.finditer(form):
@@ -364,7 +389,7 @@ def figures(form: str) -> list[re.Match[str]]:
     # counter follows; a lone 一 (一家總部位於…) and an ordinal (第三次) are not, nor a
     # span of months (六個月)
     out += [m for m in _CHINESE_COUNT.finditer(form) if form[max(0, m.start() - 1)] != "第"]
-    return sorted(out, key=lambda m: m.start())
+    return tuple(sorted(out, key=lambda m: m.start()))
 
 
 _PEOPLE = frozenset("人名位")
@@ -403,8 +428,8 @@ def measure_fits(query: Query, stated: tuple[Measure, str]) -> bool:
 
 def _figure_text(unit: Unit, cell: Cell | None, picked: Picked | None) -> str:
     if cell is not None and unit.row is not None:
-        return matching_form(f"{cell.text} {unit.row.unit}")
-    return matching_form(f"{picked.currency}{picked.value}") if picked else ""
+        return _matching(f"{cell.text} {unit.row.unit}")
+    return _matching(f"{picked.currency}{picked.value}") if picked else ""
 
 
 def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
@@ -414,7 +439,7 @@ def type_fit(query: Query, form: str, unit: Unit, cell: Cell | None,
     sentence holds a figure only where binding picked one: a year or a footnote mark
     (「2025 年員工人均受訓時數⁹」) is no answer to "how many"."""
     kind = query.answer_type
-    row_unit = matching_form(unit.row.unit) if unit.row else ""
+    row_unit = _matching(unit.row.unit) if unit.row else ""
     if kind in ("number", "amount", "percentage"):
         if cell is None and unit.kind != "row" and (picked is None or _TERM_ENTRY.match(form)):
             return 0.0
@@ -472,7 +497,7 @@ def label_share(query: Query, unit: Unit, vocabulary: Vocabulary) -> float:
 
 def _phrase_share(query: Query, form: str) -> float:
     total = sum(p.weight for p in query.phrases)
-    return sum(p.weight for p in query.phrases if p.pattern.search(form)) / total \
+    return sum(p.weight for p in query.phrases if p.found_in(form)) / total \
         if total else 0.0
 
 

@@ -17,8 +17,16 @@ class Phrase:
     """Two adjacent question words and the Chinese text that counts as finding them together."""
 
     words: tuple[str, str]
-    pattern: re.Pattern[str]
+    # each translation of one word, with the texts it makes beside one of the other's (in
+    # either order); plain substrings, no pattern: a pattern of every pair took longer to
+    # compile, afresh for each question, than searching all its passages takes
+    pairs: tuple[tuple[str, tuple[str, ...]], ...]
     weight: float
+
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds a translation of one word right beside one of the other's."""
+        return any(term in text and any(pair in text for pair in joined)
+                   for term, joined in self.pairs)
 
 
 def question_phrases(matching: str, skip: frozenset[str],
@@ -38,17 +46,16 @@ def question_phrases(matching: str, skip: frozenset[str],
         if first in skip or second in skip or len(first) < 3 or len(second) < 3:
             continue
         one, two = translate(first)[:MAX_TRANSLATIONS], translate(second)[:MAX_TRANSLATIONS]
-        joined = {a + b for a in one for b in two} | {b + a for a in one for b in two}
-        if not joined:
+        if not one or not two:
             continue
-        alternatives = [re.escape(t) for t in sorted(joined, key=len, reverse=True)]
-        phrases.append(Phrase((first, second), re.compile("|".join(alternatives)),
-                              weigh(stem(first)) + weigh(stem(second))))
+        pairs = tuple((a, tuple(dict.fromkeys([a + b for b in two] + [b + a for b in two])))
+                      for a in dict.fromkeys(one))
+        phrases.append(Phrase((first, second), pairs, weigh(stem(first)) + weigh(stem(second))))
     return phrases
 
 
 def phrase_share(phrases: Sequence[Phrase], text: str) -> float:
     """Weighted share of the phrases found in a passage's matching text."""
     total = sum(p.weight for p in phrases)
-    found = sum(p.weight for p in phrases if p.pattern.search(text))
+    found = sum(p.weight for p in phrases if p.found_in(text))
     return found / total if total else 0.0

@@ -204,9 +204,13 @@ class Concept:
 
     def found(self, tokens: frozenset[str] | set[str]) -> float:
         """1.0 when the word itself is among `tokens`, CROSS_LINGUAL for a translation."""
-        if self.forms[0] <= tokens:
+        forms = self.forms  # a loop, not any(): this runs for every concept of every passage
+        if forms[0] <= tokens:
             return 1.0
-        return CROSS_LINGUAL if any(f <= tokens for f in self.forms[1:]) else 0.0
+        for form in forms[1:]:
+            if form <= tokens:
+                return CROSS_LINGUAL
+        return 0.0
 
 
 # The fields that say what kind of answer a question wants, read together from the turn that
@@ -541,7 +545,7 @@ class QueryReader:
         else:
             terms = []
         for term, _ in terms:
-            tokens = frozenset(v.tokenizer.tokens(matching_form(term)))
+            tokens = v.tokens(term)  # remembered: the dictionary's senses recur
             if tokens and tokens not in forms:
                 forms.append(tokens)
         return tuple(forms)

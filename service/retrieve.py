@@ -73,6 +73,18 @@ def _ranks(ranking: list[tuple[int, float]]) -> dict[int, int]:
     return ranks
 
 
+def _asked_weights(plan: Query) -> tuple[list[tuple[str, float]], float]:
+    """The years asked with their weights, and the weight of all the question asks: the
+    same for every passage, so read once and kept on the frozen query. The years count too:
+    they tell the 2023 passage from the 2022 one."""
+    kept = plan.__dict__.get("_asked_weights")
+    if kept is None:
+        years = [(str(y), plan.idf.get(str(y), 0.0)) for y in plan.years]
+        kept = years, sum([c.weight for c in plan.concepts]) + sum([w for _, w in years])
+        plan.__dict__["_asked_weights"] = kept
+    return kept
+
+
 class Retriever:
     """Searches one loaded index with one embedding model; safe to share across threads.
 
@@ -124,8 +136,11 @@ class Retriever:
             mask = self._language_mask[lang] if allowed is None else (
                 self._language_mask[lang] & allowed.rows)
             scores = self.index.keyword.scores(tokens, len(self.index.chunks), mask)
-            top = np.argsort(-scores, kind="stable")[:pool]
-            rankings.append([(int(r), float(scores[r])) for r in top if scores[r] > 0])
+            # only rows that score rank: sorting them alone (stable, rows ascending) orders
+            # them as sorting every row would, without sorting the whole corpus
+            scored = np.flatnonzero(scores > 0)
+            top = scored[np.argsort(-scores[scored], kind="stable")[:pool]]
+            rankings.append([(int(r), float(scores[r])) for r in top])
         return rankings[0], rankings[1]
 
     def _dense(self, plan: Query, pool: int, allowed: Allowed | None
@@ -188,11 +203,10 @@ class Retriever:
             total = sum(plan.idf.values())
             return sum(plan.idf[t] for t in self.found_words(plan, row)) / total if total else 0.0
         found = self.vocabulary.row_tokens[row]
-        # the years asked count too: they tell the 2023 passage from the 2022 one
-        years = [(plan.idf.get(str(y), 0.0), str(y) in found) for y in plan.years]
-        total = sum(c.weight for c in plan.concepts) + sum(w for w, _ in years)
-        held = sum(c.weight * c.found(found) for c in plan.concepts) + sum(
-            w for w, hit in years if hit)
+        years, total = _asked_weights(plan)
+        # (list comprehensions, not generators: this runs for every fused passage)
+        held = sum([c.weight * c.found(found) for c in plan.concepts]) + sum(
+            [w for year, w in years if year in found])
         return held / total if total else 0.0
 
     def found_words(self, plan: Query, row: int) -> list[str]:

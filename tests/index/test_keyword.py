@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from index.keyword import KeywordIndex, KeywordTokenizer
@@ -69,3 +70,21 @@ def test_tokens_are_those_of_a_tokenizer_that_read_the_dictionary_itself() -> No
     shared, own = KeywordTokenizer(words), OwnDictionary(words)
     for text in map(matching_form, texts):
         assert shared.tokens(text) == own.tokens(text)
+
+
+def test_scores_from_postings_equal_bm25s_own_vectors(tokenizer: KeywordTokenizer) -> None:
+    """Accumulating each token's postings adds exactly what bm25s's whole vectors add."""
+    rows = [tokenizer.tokens(matching_form(t)) for t in (
+        "收入 12", "毛利 收入 收入", "revenue grew 12 percent", "", "gross profit 收入")]
+    index = KeywordIndex.build(rows)
+    weighted = {"收入": 1.0, "12": 0.37, "revenu": 2.5, "毛利": 0.0, "absent": 1.0}
+    mask = np.array([True, True, False, True, True])
+    for given in (None, mask):
+        expected = np.zeros(len(rows), dtype=np.float32)
+        for token, weight in weighted.items():
+            if token in index.vocabulary and weight > 0:
+                expected += weight * index._model.get_scores([token])  # type: ignore[attr-defined]
+        if given is not None:
+            expected[~given] = 0.0
+        got = index.scores(weighted, len(rows), given)
+        assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from service.phrases import phrase_share, question_phrases
 
 TRANSLATIONS = {"selling": ["销售"], "expenses": ["开支", "费用"], "net": ["净"],
@@ -41,3 +46,18 @@ def test_the_share_is_weighted_by_the_phrases_found() -> None:
     assert [p.words for p in found] == [("net", "cash"), ("cash", "operating"),
                                         ("operating", "activities")]
     assert phrase_share(found, "现金净额") == 1 / 3
+
+
+_PIECES = st.text(alphabet="净现金额流开支费用a.(", max_size=3)
+
+
+@given(one=st.lists(_PIECES, min_size=1, max_size=4), two=st.lists(_PIECES, min_size=1,
+       max_size=4), text=st.text(alphabet="净现金额流开支费用a.( ", max_size=24))
+def test_a_phrase_is_found_where_any_of_its_pairs_stands(one: list[str], two: list[str],
+                                                         text: str) -> None:
+    """As an alternation of every pair spelled out would find it (the pattern it was)."""
+    (pair,) = question_phrases("alpha beta", frozenset(), {"alpha": one, "beta": two}.__getitem__,
+                               lambda t: 1.0)
+    spelled = {a + b for a in one for b in two} | {b + a for a in one for b in two}
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(spelled, key=len, reverse=True)))
+    assert pair.found_in(text) == bool(pattern.search(text))
