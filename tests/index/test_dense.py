@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faiss
 import numpy as np
 
-from index.dense import build_dense, search_dense
+from index.dense import HNSW_EF_SEARCH, build_dense, load_dense, save_dense, search_dense
 
 
 def _unit_rows(count: int, seed: int = 0) -> np.ndarray:
@@ -32,3 +34,16 @@ def test_allowed_ids_are_searched_on_one_thread_too() -> None:
     before = faiss.omp_get_max_threads()
     _, ids = search_dense(index, _unit_rows(1, seed=2)[0], 5, np.array([3, 4, 5]))
     assert set(ids.tolist()) <= {3, 4, 5} and faiss.omp_get_max_threads() == before
+
+
+def test_an_hnsw_index_searches_with_the_chosen_candidates_whatever_it_was_built_with(
+        tmp_path: Path) -> None:
+    index = build_dense(_unit_rows(200), np.arange(200, dtype=np.int64), "hnsw")
+    inner = faiss.downcast_index(index.index)
+    assert inner.hnsw.efSearch == HNSW_EF_SEARCH
+    inner.hnsw.efSearch = 128  # as builds before this setting saved it
+    save_dense(index, tmp_path)
+    outer = load_dense(tmp_path)  # held: the inner index is freed with it
+    loaded = faiss.downcast_index(outer.index)
+    assert isinstance(loaded, faiss.IndexHNSWFlat)
+    assert loaded.hnsw.efSearch == HNSW_EF_SEARCH
