@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from index.layout import clean_title
+from index.lexicon import MONTHS
 from index.normalise import matching_form
 from index.reader import LoadedIndex
 from index.types import Script
@@ -144,10 +145,9 @@ def answer_value(candidate: Candidate) -> str:
 
 _ZH_DATE = re.compile(r"((?:19|20)\d\d)\s?年\s?(\d{1,2})\s?月(?:\s?(\d{1,2})\s?日)?")
 _EN_DATE = re.compile(r"(?:(\d{1,2})\s)?([A-Za-z]{3,9})\.?(?:\s(\d{1,2}),?)?\s((?:19|20)\d\d)")
-_MONTH_NUMBER = {name: n for n, names in enumerate((
-    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-    ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for name in names}
+# month names and their three-letter forms ("Jan", "Sept"), numbered as the lexicon does
+_MONTH_NUMBER = {key: int(month[:-1]) for name, month in MONTHS.items()
+                 for key in (name, name[:3], "sept" if name == "september" else name)}
 
 
 def _date_key(text: str) -> str:

@@ -41,9 +41,10 @@ Terms = dict[str, list[tuple[int, float]]]
 def subject_terms(query: Query) -> Terms:
     """The question's subject words and their translations, each with the concepts it
     stands for and their weights, and its years (computed once per query)."""
-    cached = query.__dict__.get("_subject_terms")
-    if cached is not None:
-        return cached
+    return query.kept("_subject_terms", lambda: _subject_terms(query))
+
+
+def _subject_terms(query: Query) -> Terms:
     top = max((c.weight for c in query.concepts), default=1.0) or 1.0
     terms: Terms = {}
     for index, concept in enumerate(query.concepts):
@@ -62,7 +63,6 @@ def subject_terms(query: Query) -> Terms:
                 terms.setdefault(token, []).append((index, weight))
     for year in query.years:
         terms.setdefault(str(year), []).append((-1, 1.0))
-    query.__dict__["_subject_terms"] = terms  # derived from the frozen query, so kept on it
     return terms
 
 

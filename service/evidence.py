@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar, cast
 
 import numpy as np
 
@@ -248,7 +246,7 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
     """Whether the question's most telling word (the rarest) is in the candidate or
     around it: a near miss ("滿意度得分", "PUE", "B shares") is usually the one word the
     documents lack."""
-    rarest = _per_query(query, "_rarest", lambda: max(
+    rarest = query.kept("_rarest", lambda: max(
         [c for c in query.concepts if not c.token.isdigit()], key=lambda c: c.weight,
         default=None))
     return 1.0 if rarest is None else rarest.found(tokens)
@@ -257,22 +255,11 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
 def numbers_found(query: Query, tokens: frozenset[str]) -> float:
     """The share of the question's small numbers ("Scope 3", "GLM-5", "30歲") the candidate
     or its surroundings repeat; 1 when it has none."""
-    numbers = _per_query(query, "_small_numbers", lambda: [
+    numbers = query.kept("_small_numbers", lambda: [
         c for c in query.concepts if c.token.isdigit() and len(c.token) < 4])
     if not numbers:
         return 1.0
     return sum(c.found(tokens) for c in numbers) / len(numbers)
-
-
-T = TypeVar("T")
-
-
-def _per_query(query: Query, name: str, read: Callable[[], T]) -> T:
-    """What `read` derives from the frozen query, read once and kept on it (as unit_fit
-    and binding.subject_terms keep theirs): it is the same for every candidate."""
-    if name not in query.__dict__:
-        query.__dict__[name] = read()
-    return cast(T, query.__dict__[name])
 
 
 def _context_tokens(vocabulary: Vocabulary, hit: Hit, unit: Unit) -> frozenset[str]:
@@ -295,10 +282,8 @@ _UNIT_NAMES = (("吨", "tonne", "t"), ("兆瓦时", "mwh"), ("千瓦时", "kwh")
 def unit_fit(query: Query, form: str, unit: Unit) -> float:
     """1 when the question names a unit ("in tonnes", 多少兆瓦時) the candidate states,
     0 when it states another, 0.5 when the question names none."""
-    asked = query.__dict__.get("_unit_groups")
-    if asked is None:  # read once per query (derived from the frozen query, so kept on it)
-        asked = [group for group in _UNIT_NAMES if any(name in query.matching for name in group)]
-        query.__dict__["_unit_groups"] = asked
+    asked = query.kept("_unit_groups", lambda: [
+        group for group in _UNIT_NAMES if any(name in query.matching for name in group)])
     if not asked:
         return 0.5
     stated = _matching(unit.row.unit) + " " + form if unit.row else form

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 
@@ -256,6 +256,16 @@ class Query:
     @property
     def years(self) -> frozenset[int]:
         return frozenset(p.year for p in self.periods)
+
+    def kept(self, name: str, read: Callable[[], T]) -> T:
+        """What `read` derives from this (frozen) query, read once and kept on it: the
+        same for every passage and candidate a stage scores against it."""
+        if name not in self.__dict__:
+            self.__dict__[name] = read()
+        return cast(T, self.__dict__[name])
+
+
+T = TypeVar("T")
 
 
 def answer_type(form: str) -> AnswerType:

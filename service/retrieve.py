@@ -77,12 +77,11 @@ def _asked_weights(plan: Query) -> tuple[list[tuple[str, float]], float]:
     """The years asked with their weights, and the weight of all the question asks: the
     same for every passage, so read once and kept on the frozen query. The years count too:
     they tell the 2023 passage from the 2022 one."""
-    kept = plan.__dict__.get("_asked_weights")
-    if kept is None:
+    def read() -> tuple[list[tuple[str, float]], float]:
         years = [(str(y), plan.idf.get(str(y), 0.0)) for y in plan.years]
-        kept = years, sum([c.weight for c in plan.concepts]) + sum([w for _, w in years])
-        plan.__dict__["_asked_weights"] = kept
-    return kept
+        return years, sum([c.weight for c in plan.concepts]) + sum([w for _, w in years])
+
+    return plan.kept("_asked_weights", read)
 
 
 class Retriever:
