@@ -16,7 +16,7 @@ from index.sections import section_pages, section_paths
 from index.tables import Header, read_header, read_row
 from index.types import Chunk, Document, RowFact, Unit, UnitKind
 
-CHUNKER_VERSION = "33"
+CHUNKER_VERSION = "36"
 CAPTION_LINES = 3  # short lines right above a table that may name its period or unit
 
 
@@ -245,11 +245,13 @@ def _table_pieces(text: str, run: list[Line], section: tuple[str, ...],
             first = body.split("\t")[0].strip()
             if first and fact.label.startswith(first) and fact.label != first:
                 row_group = first  # "按年齡劃分\t30歲以下\t...": heads the rows after it
+                fact = replace(fact, dimension=first)
             elif not first and row_group:  # "\t30至50歲\t...": under the one above
-                fact = replace(fact, label=f"{row_group} {fact.label}")
+                fact = replace(fact, label=f"{row_group} {fact.label}", dimension=row_group)
         clean = re.sub(r"\s*\t+\s*", " | ", stripped)
         if fact is None:
-            if seen_row and "\t" in body and not re.search(r"\d", stripped):
+            if seen_row and "\t" in body and not re.search(r"\d", stripped) and not (
+                    _names_columns(body)):
                 group = clean_title(stripped)  # "Energy Consumption\t\t\t": heads the rows below
             else:
                 if seen_row:  # a new header part-way: a new sub-table, keeping its periods
@@ -276,6 +278,14 @@ def _merged(previous: Header, new: Header) -> Header:
 
 
 _YEAR = re.compile(r"^(FY)?(19|20)\d\d(年|年度)?$")
+
+
+def _names_columns(line: str) -> bool:
+    """A figure-less line labelling two or more columns ("Talent training\t\tPercentage of
+    trained employees ³\tAverage training hours per employee ⁴"): the header of a sub-table
+    under the rows above, not a group label heading them (its superscript note marks are
+    no digits to `\\d`)."""
+    return len([c for c in line.split("\t")[1:] if c.strip()]) >= 2
 
 
 def _column_labels(line: str) -> bool:

@@ -222,7 +222,7 @@ def _chunk(row: tuple[object, ...]) -> Chunk:
 
 # Units as compact JSON lists: [kind, start, end, page, header, tokens, row, page_end,
 # section, section_page] with a row as
-# [label, group, unit, [[text, start, end, period, year, column, half], ...]].
+# [label, group, unit, [[text, start, end, period, year, column, half], ...], dimension].
 def units_json(units: Iterable[Unit]) -> str:
     return json.dumps([[u.kind, u.start, u.end, u.page, list(u.header) if u.header else None,
                         list(u.tokens), _row_json(u.row), u.page_end, list(u.section),
@@ -235,7 +235,8 @@ def _row_json(row: RowFact | None) -> list[object] | None:
     if row is None:
         return None
     return [row.label, row.group, row.unit,
-            [[c.text, c.start, c.end, c.period, c.year, c.column, c.half] for c in row.cells]]
+            [[c.text, c.start, c.end, c.period, c.year, c.column, c.half] for c in row.cells],
+            row.dimension]
 
 
 def read_units(text: str) -> tuple[Unit, ...]:
@@ -243,7 +244,7 @@ def read_units(text: str) -> tuple[Unit, ...]:
     for (kind, start, end, page, header, tokens, row, page_end, section,
          section_page) in json.loads(text):
         fact = None if row is None else RowFact(row[0], row[1], row[2], tuple(
-            Cell(*c) for c in row[3]))
+            Cell(*c) for c in row[3]), row[4])
         out.append(Unit(kind=kind, start=start, end=end, page=page,
                         header=(header[0], header[1]) if header else None,
                         row=fact, tokens=tuple(tokens), page_end=page_end,

@@ -19,7 +19,9 @@ from index.script import is_cjk
 from index.types import Cell, RowFact
 
 _FIGURE = re.compile(r"^[(（]?[–—+-]?\d[\d,]*(?:\.\d+)?\s*[%％‰]?[)）]?$")
-NIL = re.compile(r"^[–—-]$")  # a dash: nothing to report in that column
+# a dash, or in a tabbed row a slash ("Average training hours per employee\t\t/\t12.6"):
+# nothing to report in that column
+NIL = re.compile(r"^[–—/-]$")
 _YEAR = re.compile(r"(?<![\d.])(?:FY)?((?:19|20)\d\d)(?![\d.])")
 _MARKUP = re.compile(r"<sup>[^<]{0,8}</sup>|<[^>]{1,40}>|\*\*")
 # Units as filings print them, longest first; matched in header lines and a row's label.
@@ -65,15 +67,17 @@ def split_cells(line: str) -> list[tuple[int, int]]:
                len(line[a:b].rstrip())) for a, b in pieces if line[a:b].strip()]
     if "\t" in line or not pieces:
         return pieces
-    first = next((i for i, (a, b) in enumerate(pieces) if _is_figure(line[a:b])), len(pieces))
+    first = next((i for i, (a, b) in enumerate(pieces) if _is_figure(line[a:b], False)),
+                 len(pieces))
     if first <= 1:
         return pieces
     return [(pieces[0][0], pieces[first - 1][1]), *pieces[first:]]
 
 
-def _is_figure(cell: str) -> bool:
+def _is_figure(cell: str, tabbed: bool = True) -> bool:
     cell = cell.strip()
-    return bool(_FIGURE.match(cell) or NIL.match(cell))
+    # (a slash between words of a line cut at spaces is a word: "Revenue / Income")
+    return bool(_FIGURE.match(cell) or NIL.match(cell) and (tabbed or cell != "/"))
 
 
 def read_header(lines: Sequence[str]) -> Header:
@@ -91,8 +95,8 @@ def read_header(lines: Sequence[str]) -> Header:
             notes = True
         if _CHANGE.search(clean):
             change = True
-        if len(clean) > 60:
-            continue  # a sentence above the table, not a column label
+        if len(clean) > 60 and "\t" not in clean:
+            continue  # a sentence above the table, not a column label (a tabbed line is cells)
         if "\t" in clean:
             labels = [c for c in clean.split("\t")[1:] if c.strip()]
             if len(labels) >= 2 and not any(_YEAR.search(c) for c in labels):
@@ -140,7 +144,7 @@ def read_row(line: str, offset: int, header: Header, group: str, caption: str = 
     """The fact a flattened row states: its label, figures with their periods, and unit;
     None for a line without a figure (a group label such as "Energy Consumption")."""
     cells = split_cells(line)
-    figures = [i for i, (a, b) in enumerate(cells) if _is_figure(line[a:b])]
+    figures = [i for i, (a, b) in enumerate(cells) if _is_figure(line[a:b], "\t" in line)]
     note = None
     texts = [line[slice(*cells[i])].strip() for i in figures]
     # The note a row refers to ("研發開支 5 (3,465,766) ...") is no figure: under a 附註

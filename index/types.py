@@ -101,6 +101,9 @@ class RowFact:
     group: str  # the group row above it ("Energy Consumption"), or ""
     unit: str  # "兆瓦時", "人民幣千元", "%", "人" ..., or "" when none is stated
     cells: tuple[Cell, ...]
+    # the breakdown the label opens with ("By gender" of "By gender Female", 按年齡劃分 of
+    # 「按年齡劃分 30歲以下」): where in the table, not what the row is
+    dimension: str = ""
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def _subject_terms(query: Query) -> Terms:
     top = max((c.weight for c in query.concepts), default=1.0) or 1.0
     terms: Terms = {}
     for index, concept in enumerate(query.concepts):
-        if concept.token.isdigit() or is_unit(concept.token):
+        if concept.token.isnumeric() or is_unit(concept.token):
             continue
         for i, tokens in enumerate(concept.forms):
             weight = concept.weight / top * (1.0 if i == 0 else 0.85)

@@ -185,16 +185,24 @@ def _candidate(query: Query, vocabulary: Vocabulary, hit: Hit, rank: int, unit: 
                retrieval: float, meaning: np.ndarray | None = None) -> Candidate:
     form = _matching(text)
     tokens = frozenset(unit.tokens)
-    cell = _answer_cell(unit, query)
+    columns = column_shares(query, unit, vocabulary)
+    cell = _answer_cell(unit, query, columns)
     picked = None if unit.kind == "row" else _pick(text, query)
     shift = _opening(unit)
-    years = frozenset(c.year - shift for c in unit.row.cells if c.year) if unit.row else (
+    # (a year whose column holds a dash or slash is one the row reports nothing for)
+    years = frozenset(c.year - shift for c in unit.row.cells if c.year and not NIL.match(
+        c.text)) if unit.row else (
         _years_written(form))
     parts = _row_parts(unit) if unit.row else year_parts(form)
     around = tokens | _context_tokens(vocabulary, hit, unit)
     label = label_share(query, unit, vocabulary) if unit.row else 0.0
+    # What a row states is its label and the column of its answer figure: 「女性 | 11.8%」
+    # under 員工流失率 says the women's turnover rate, the same label under 受訓員工百分比
+    # another fact; the other columns' labels are only context.
+    stated = tokens | vocabulary.tokens(cell.column) if cell is not None and cell.column else (
+        tokens)
     features = {
-        "cover": coverage(query.concepts, tokens),
+        "cover": coverage(query.concepts, stated),
         "cover_passage": passage.cover,
         "cover_context": coverage(query.concepts, around),
         "rarest": rarest_found(query, around),
@@ -227,7 +235,7 @@ def _opening(unit: Unit) -> int:
 
 def _row_parts(unit: Unit) -> tuple[tuple[int, str], ...]:
     assert unit.row is not None
-    years = {c.year for c in unit.row.cells if c.year}
+    years = {c.year for c in unit.row.cells if c.year and not NIL.match(c.text)}
     return tuple(sorted((y, "H1") for y in years
                         if all(c.half for c in unit.row.cells if c.year == y)))
 
@@ -247,7 +255,7 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
     around it: a near miss ("滿意度得分", "PUE", "B shares") is usually the one word the
     documents lack."""
     rarest = query.kept("_rarest", lambda: max(
-        [c for c in query.concepts if not c.token.isdigit()], key=lambda c: c.weight,
+        [c for c in query.concepts if not c.token.isnumeric()], key=lambda c: c.weight,
         default=None))
     return 1.0 if rarest is None else rarest.found(tokens)
 
@@ -255,8 +263,9 @@ def rarest_found(query: Query, tokens: frozenset[str]) -> float:
 def numbers_found(query: Query, tokens: frozenset[str]) -> float:
     """The share of the question's small numbers ("Scope 3", "GLM-5", "30歲") the candidate
     or its surroundings repeat; 1 when it has none."""
+    # (Chinese numerals are numbers too: the 三 of 範圍三 is the "3" of "Scope 3")
     numbers = query.kept("_small_numbers", lambda: [
-        c for c in query.concepts if c.token.isdigit() and len(c.token) < 4])
+        c for c in query.concepts if c.token.isnumeric() and len(c.token) < 4])
     if not numbers:
         return 1.0
     return sum(c.found(tokens) for c in numbers) / len(numbers)
@@ -296,7 +305,17 @@ def _with(candidate: Candidate, name: str, value: float) -> Candidate:
     return replace(candidate, features=tuple(features))
 
 
-def _answer_cell(unit: Unit, query: Query) -> Cell | None:
+def column_shares(query: Query, unit: Unit, vocabulary: Vocabulary) -> dict[str, float]:
+    """For each labelled column of a row, the share of the question its label holds (as
+    `coverage`): asked for 流失率, 員工流失率 holds much of it and 受訓員工百分比 (trained
+    employees) only the common word 員工."""
+    if unit.row is None:
+        return {}
+    return {c.column: coverage(query.concepts, vocabulary.tokens(c.column))
+            for c in unit.row.cells if c.column}
+
+
+def _answer_cell(unit: Unit, query: Query, columns: dict[str, float]) -> Cell | None:
     """A row's figure for the asked period; without one, the latest period's; else the
     first figure."""
     if unit.row is None or not unit.row.cells:
@@ -308,8 +327,9 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
     cells = [c for c in unit.row.cells if c.period != "change" and not NIL.match(c.text)]
     if not cells:
         return None
-    named = [c for c in cells if c.column and _names_column(query, c.column)]
-    cells = named or cells  # the column the question names: 員工流失率, Number
+    best = max((columns.get(c.column, 0.0) for c in cells), default=0.0)
+    named = [c for c in cells if best > 0 and columns.get(c.column, 0.0) == best]
+    cells = named or cells  # the column the question names best: 員工流失率, Number
     if query.answer_type == "percentage":  # a year's share column, when it has one
         shares = [c for c in cells if c.text.endswith(("%", "％")) or c.period.endswith("+")]
         cells = shares or cells
@@ -321,12 +341,6 @@ def _answer_cell(unit: Unit, query: Query) -> Cell | None:
         return asked[0]
     dated = [c for c in cells if c.year]
     return max(dated, key=lambda c: c.year or 0) if dated else (cells or unit.row.cells)[0]
-
-
-def _names_column(query: Query, column: str) -> bool:
-    form = _matching(column)
-    return any(t in form for c in query.concepts if len(c.token) > 1 or not c.token.isascii()
-               for f in c.forms for t in f if len(t) > 1 and not t.isdigit())
 
 
 def period_fit(query: Query, years: frozenset[int], parts: tuple[tuple[int, str], ...] = ()
@@ -468,16 +482,31 @@ def label_share(query: Query, unit: Unit, vocabulary: Vocabulary) -> float:
     assert unit.row is not None
     # the label alone: the group row above it ("按年齡劃分") says where, not what
     # and without note references ("收入 3(a)、4(b)"): digits and one- or two-letter marks
-    label_tokens = [t for t in vocabulary.tokens(unit.row.label)
-                    if not t.replace(".", "").replace(",", "").isdigit()
-                    and not (t.isascii() and len(t) < 3)]
+    def usable(text: str) -> list[str]:
+        return [t for t in vocabulary.tokens(text)
+                if not t.replace(".", "").replace(",", "").isdigit()
+                and not (t.isascii() and len(t) < 3)]
+
+    def asked(token: str) -> bool:
+        return any(token in f for c in query.concepts for f in c.forms)
+
+    row = unit.row
+    label_tokens = usable(row.label)
+    if row.dimension and row.label.startswith(row.dimension):
+        # A row of a breakdown ("By gender Female", 「按性別劃分的員工流失比率 男性員工流失比率」)
+        # is measured by its own words when the question names what sets it apart (women,
+        # 男性): the breakdown's name then says where it stands, not what it is. A question
+        # naming none of that asks for the whole, and the breakdown's words count against it.
+        own = usable(row.label[len(row.dimension):])
+        apart = set(own) - set(usable(row.dimension))
+        if any(asked(t) for t in apart):
+            label_tokens = own
     if not label_tokens:
         return 0.0
     # A label's "total" words (員工總數, 收入總額, "Total …") say what a question about the
     # thing asks by default: they neither count for nor against it.
     label_tokens = [t for t in label_tokens if t not in _TOTAL_WORDS] or label_tokens
-    found = sum(1 for t in label_tokens if any(t in f for c in query.concepts for f in c.forms))
-    return found / len(label_tokens)
+    return sum(1 for t in label_tokens if asked(t)) / len(label_tokens)
 
 
 def _phrase_share(query: Query, form: str) -> float:

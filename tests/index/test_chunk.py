@@ -380,3 +380,39 @@ def test_editing_one_paragraph_changes_only_its_own_chunk_ids(fixtures_dir: Path
         changed = [i for i, (b, a) in enumerate(zip(before, after, strict=True))
                    if b.chunk_id != a.chunk_id]
         assert changed == [next(i for i, c in enumerate(after) if new in c.clean)]
+
+
+def test_a_second_column_header_inside_a_table_starts_a_sub_table_with_its_own_columns() -> None:
+    # The English ESG edition's HR table: a headcount block, then a training block whose
+    # header line (longer than a caption sentence, its note marks no digits) names new
+    # columns; a row of the second block is under those, not the first block's.
+    text = ("Indicators\n\n2023\n\n"
+            "Employee number and turnover rate\t\tNumber ²\tTurnover rate ²\n"
+            "By gender\tMale\t3,367\t10.8%\n"
+            "\tFemale\t1,164\t11.8%\n"
+            "Talent training\t\tPercentage of trained employees ³\t"
+            "Average training hours per employee ⁴\n"
+            "By gender\tMale\t75.0%\t12.8\n"
+            "\tFemale\t25.0%\t12.3\n")
+    rows = [u.row for c in chunk_document(document(text)) for u in c.units if u.row]
+    by_cell = {(r.label, r.cells[0].text): r for r in rows}
+    headcount, training = by_cell[("By gender Female", "1,164")], by_cell[
+        ("By gender Female", "25.0%")]
+    assert [c.column for c in headcount.cells] == ["Number", "Turnover rate"]
+    assert [c.column for c in training.cells] == ["Percentage of trained employees",
+                                                  "Average training hours per employee"]
+    assert training.group == "" and all(c.year == 2023 for c in training.cells)
+
+
+def test_a_slash_in_a_tabbed_row_is_an_empty_column_and_a_breakdown_is_kept_apart() -> None:
+    text = ("Indicators\n\n2023\n\n"
+            "Talent training\t\tPercentage of trained employees\tAverage training hours\n"
+            "Average training hours per employee\t\t/\t12.6\n"
+            "By gender\tMale\t75.0%\t12.8\n"
+            "\tFemale\t25.0%\t12.3\n")
+    rows = {u.row.label: u.row for c in chunk_document(document(text)) for u in c.units if u.row}
+    average = rows["Average training hours per employee"]
+    assert [(c.text, c.column) for c in average.cells] == [
+        ("/", "Percentage of trained employees"), ("12.6", "Average training hours")]
+    assert average.dimension == ""
+    assert rows["By gender Male"].dimension == rows["By gender Female"].dimension == "By gender"

@@ -298,3 +298,25 @@ def test_prepositions_are_no_concepts_and_the_counted_noun_may_come_first(
     counted = engine.read("商湯參與制定的AI倫理相關標準中，國際標準有幾項？")
     assert counted.counted and all("标准" in t or "国际" in t for t in counted.counted)
     assert "13" in engine.ask("商湯參與制定的AI倫理相關標準中，國際標準有幾項？").answer
+
+
+def test_a_rows_answer_is_the_figure_in_the_column_the_question_names(engine: Engine) -> None:
+    # Two rows labelled 女性 in one table: the headcount block's (人數 | 流失率) and the
+    # training block's (受訓員工百分比 | 人均培訓小時數); the turnover rate is the first's.
+    answer = engine.ask("商汤2023年女性员工的流失率是多少？")
+    assert answer.answerable and "11.8%" in answer.answer, answer.answer
+    answer = engine.ask("What was the turnover rate of female employees at SenseTime in 2023?")
+    assert answer.answerable and "11.8%" in answer.answer, answer.answer
+
+
+def test_a_breakdown_row_answers_only_a_question_naming_its_part(engine: Engine) -> None:
+    # 「按性別劃分的員工流失比率 | 男性員工流失比率 | 28.70」 is the men's rate; the whole
+    # workforce's is its own row (員工總體流失比率 28.64).
+    answer = engine.ask("智譜2025年整體員工流失率是多少？")
+    assert answer.answerable and "28.64" in answer.answer, answer.answer
+
+
+def test_a_year_whose_column_holds_a_slash_is_not_reported(engine: Engine) -> None:
+    # 「因工傷損失工作日數 | 天 | 68.5 | / | /」: 2025's figure; 2024 and 2023 report nothing.
+    answer = engine.ask("How many working days were lost to work injuries at Zhipu in 2024?")
+    assert not answer.answerable, answer.answer
