@@ -27,6 +27,8 @@ ReplyScript = Literal["original", "zh-Hant", "zh-Hans", "auto"]
 NUMERIC = ("number", "amount", "percentage")
 # Footnote marks and a trailing unit in a row label: 「員工總數⁶」, "Total Energy (MWh)".
 _LABEL_NOISE = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\s*[(（][^)）]*[)）]\s*$")
+# a column that only counts ("Number", 人數): the figure's unit says as much
+_COUNT_COLUMN = re.compile(r"(?i)number|人數|人数|數目|数目|數量|数量")
 PERIOD_DEPTH = 5  # candidates that must all be about other periods to say a period is missing
 DATED = ("date", "year")
 # Unit vectors of a sentence and its translation in the parallel edition lie at least this
@@ -267,7 +269,16 @@ def _label_as_subject(chosen: Candidate, script: Script) -> str:
     row = chosen.unit.row
     if row is None or not row.label or row.label.isascii() != (script == "en"):
         return ""
-    label = _LABEL_NOISE.sub("", clean_title(row.label)).strip()
+    # the row's own words, not the breakdown it stands in ("Female", not "By gender
+    # Female"), with its figure's column when that says what the figure is ("Female,
+    # Turnover rate"; 「女性 員工流失率」)
+    own = row.label[len(row.dimension):] if row.dimension and row.label.startswith(
+        row.dimension) else row.label
+    label = _LABEL_NOISE.sub("", clean_title(own)).strip() or row.label
+    column = chosen.cell.column if chosen.cell is not None else ""
+    if column and column.isascii() == label.isascii() and column.lower() not in label.lower() \
+            and not _COUNT_COLUMN.fullmatch(column.strip()):
+        label = f"{label}, {column.lower()}" if script == "en" else f"{label} {column}"
     return label if script == "en" else compose.in_script(label, script)
 
 
