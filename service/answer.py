@@ -11,12 +11,12 @@ from typing import Literal
 import numpy as np
 
 from index.layout import clean_title
-from index.lexicon import MONTHS
 from index.normalise import matching_form
 from index.reader import LoadedIndex
 from index.types import Script
 from service import compose
 from service.cite import Citation, cite, conversion
+from service.dates import date_key
 from service.evidence import Candidate, about, feature_matrix
 from service.model import JUDGE_FEATURES, AnswerModel, ranker_matrix
 from service.query import AnswerType, Period, Query
@@ -142,25 +142,7 @@ def answer_value(candidate: Candidate) -> str:
     date as year-month-day, so 「2024 年 1 月 17 日」 and "January 17, 2024" are one value."""
     text = candidate.cell.text if candidate.cell is not None else (
         candidate.picked.value if candidate.picked is not None else "")
-    return _date_key(text) or "".join(ch for ch in text if ch.isdigit() or ch == ".")
-
-
-_ZH_DATE = re.compile(r"((?:19|20)\d\d)\s?年\s?(\d{1,2})\s?月(?:\s?(\d{1,2})\s?日)?")
-_EN_DATE = re.compile(r"(?:(\d{1,2})\s)?([A-Za-z]{3,9})\.?(?:\s(\d{1,2}),?)?\s((?:19|20)\d\d)")
-# month names and their three-letter forms ("Jan", "Sept"), numbered as the lexicon does
-_MONTH_NUMBER = {key: int(month[:-1]) for name, month in MONTHS.items()
-                 for key in (name, name[:3], "sept" if name == "september" else name)}
-
-
-def _date_key(text: str) -> str:
-    zh = _ZH_DATE.search(text)
-    if zh:
-        return f"{zh.group(1)}-{int(zh.group(2)):02d}-{int(zh.group(3) or 0):02d}"
-    en = _EN_DATE.search(text)
-    month = _MONTH_NUMBER.get(en.group(2).lower()) if en else None
-    if en and month:
-        return f"{en.group(4)}-{month:02d}-{int(en.group(1) or en.group(3) or 0):02d}"
-    return ""
+    return date_key(text) or "".join(ch for ch in text if ch.isdigit() or ch == ".")
 
 
 def judge_features(query: Query, chosen: Candidate, score: float, runner: float) -> np.ndarray:
@@ -255,7 +237,7 @@ def compose_reply(query: Query, chosen: Candidate, index: LoadedIndex, vocabular
         reply = compose.figure_reply(script, company, what, period, value, marker)
     elif chosen.picked is not None:  # a date, a year or a person, as the sentence writes it
         reply = compose.figure_reply(script, company, what, None,
-                                     compose.in_script(chosen.picked.value, script), marker)
+                                     compose.stated_value(chosen.picked.value, script), marker)
     if not reply or not compose.verified(reply, shown):
         reply = _sentence_reply(query, chosen, document.meta.title, document.meta.title_en,
                                 marker)

@@ -16,6 +16,7 @@ from index.normalise import matching_form
 from index.script import converter, is_cjk
 from index.types import Script
 from service.cite import Citation
+from service.dates import in_english
 from service.query import Period, Query, is_unit
 
 _EN_STOPS = frozenset("of the and for in on at to by a an its their s".split())
@@ -33,8 +34,12 @@ _UNITS_EN = {
     "人次": ("", " person-times"), "次": ("", " times"), "小時": ("", " hours"),
     "小时": ("", " hours"), "天": ("", " days"), "%": ("", "%"),
 }
+# Counting words that only classify (「6,799項」, 「22,000個」): an English reply's subject
+# already names what is counted, so the figure stands alone.
+_COUNTERS = frozenset("項 项 個 个 件 款 家 所 台 篇 座 套 張 张".split())
 # The unit words right after a figure in a sentence ("3,405.8百萬元", "937人", "15 項").
 _DIGITS = re.compile(r"\d[\d,.]*")
+
 NOT_FOUND = {"en": "The documents do not say.", "zh-Hant": "文件中沒有找到這個問題的答案。",
              "zh-Hans": "文件中没有找到这个问题的答案。"}
 
@@ -146,12 +151,23 @@ def figure_reply(script: Script, company: str, what: str, period: Period | None,
     return f"{head or '數值'}：{value} {marker}".replace("數值", in_script("數值", script))
 
 
+def stated_value(value: str, script: Script) -> str:
+    """A date, year or name as a sentence writes it, for the asker: a Chinese date in an
+    English reply as English writes it (「2021年12月30日」 -> "30 December 2021"); else the
+    text in the asker's script."""
+    if script != "en":
+        return in_script(value, script)
+    return in_english(value)
+
+
 def value_text(figure: str, unit: str, script: Script) -> str:
     """A figure with its unit, as the asker reads it: "RMB 3,405,842 thousand", "937人"."""
     unit = unit.strip()
     if not unit or figure.endswith(("%", "％")):
         return figure
     if script == "en":
+        if unit in _COUNTERS:
+            return figure
         before, after = _UNITS_EN.get(unit, ("", f" {unit}"))
         return f"{before}{figure}{after}"
     unit = in_script(unit, script)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from index.normalise import matching_form
 from index.types import Chunk
+from service.dates import with_date_keys
 from service.questions import Question
 
 RECALL_KS = (1, 5, 10)
@@ -16,6 +18,17 @@ RECALL_KS = (1, 5, 10)
 @lru_cache(maxsize=65536)
 def _folded(text: str) -> str:
     return matching_form(text)
+
+
+@lru_cache(maxsize=65536)
+def _answer_form(text: str) -> str:
+    # dates as keys first: 「2021年12月30日」 and "30 December 2021" are one answer
+    return matching_form(with_date_keys(text))
+
+
+# A count's classifier (「4項」, 「22個」): an English reply gives the bare figure ("4"),
+# which answers as well, where it stands as a whole number of its own.
+_COUNTER_TAIL = re.compile(r"(\d)\s*[项个件款家所台篇座套张]$")
 
 
 def contains_evidence(chunk: Chunk, question: Question) -> bool:
@@ -34,8 +47,15 @@ def evidence_rank(chunks: Sequence[Chunk], question: Question) -> int | None:
 
 def answer_correct(answer: str, question: Question) -> bool:
     """The answer text contains an accepted answer, after the shared normalisation."""
-    folded = _folded(answer)
-    return any(_folded(a) in folded for a in question.answers if a.strip())
+    folded = _answer_form(answer)
+    for accepted in (a for a in question.answers if a.strip()):
+        form = _answer_form(accepted)
+        if form in folded:
+            return True
+        bare = _COUNTER_TAIL.sub(r"\1", form)
+        if bare != form and re.search(rf"(?<![\d.]){re.escape(bare)}(?![\d.])", folded):
+            return True
+    return False
 
 
 def recall_at(ranks: Sequence[int | None], k: int) -> float:

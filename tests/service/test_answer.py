@@ -61,7 +61,8 @@ def test_the_periods_a_question_names(question: str, periods: tuple[Period, ...]
     ("937", "人", "zh-Hant", "937人"),
     ("130,242.2", "MWh", "en", "130,242.2 MWh"),
     ("28.64%", "%", "en", "28.64%"),
-    ("4", "項", "en", "4 項"),  # a measure word with no English unit stays as written
+    ("4", "項", "en", "4"),  # a classifier: the English subject names what is counted
+    ("3", "兆焦", "en", "3 兆焦"),  # a unit with no English form stays as written
 ])
 def test_a_figure_reads_with_its_unit_in_the_askers_language(value: str, unit: str,
                                                             script: str, shown: str) -> None:
@@ -216,10 +217,10 @@ def test_a_sentence_is_quoted_from_the_edition_in_the_askers_language(engine: En
     ("2022 年 12 月", "December 2022"),
 ])
 def test_a_date_is_one_value_in_either_edition(chinese: str, english: str) -> None:
-    from service.answer import _date_key
+    from service.dates import date_key
 
-    assert _date_key(chinese) == _date_key(english) != ""
-    assert _date_key("3,405.8") == ""
+    assert date_key(chinese) == date_key(english) != ""
+    assert date_key("3,405.8") == ""
 
 
 def test_an_english_date_question_on_the_esg_report_cites_the_english_edition(
