@@ -31,13 +31,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eval.peers import MODULES, PEERS, K, Passage, Searcher, Source, build_peer
+from eval.peers import MODULES, PEERS, K, Passage, Search, Searcher, Source, build_peer
 from index.embed import Embedder
 from index.types import DEFAULT_MODEL
 from service.metrics import holds_evidence, judged_text, median, percentile, retrieval_summary
 from service.questions import Question, load_questions
+
+if TYPE_CHECKING:
+    from service.retrieve import Method
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = ("wenda", *PEERS)
@@ -94,42 +97,62 @@ def build_wenda(corpus: Path, folder: Path, embedder: Embedder, seconds: dict[st
     engine = Engine.start(settings, embedder)
     seconds["start"] = time.perf_counter() - started - seconds["index"]
 
-    def search(question: str) -> list[Passage]:
-        return [Passage(h.chunk.doc_id, judged_text(h.chunk))
-                for h in engine.search(question, K)]
+    def searching(method: Method) -> Search:
+        return lambda question: [Passage(h.chunk.doc_id, judged_text(h.chunk))
+                                 for h in engine.search(question, K, method=method)]
 
-    return Searcher([Passage(c.doc_id, judged_text(c)) for c in engine.index.chunks], search)
+    return Searcher([Passage(c.doc_id, judged_text(c)) for c in engine.index.chunks],
+                    searching("hybrid"), {"dense": searching("dense"),
+                                          "keyword": searching("bm25")})
 
 
 def measure(system: str, corpus: Path, questions: Sequence[Question], work: Path,
-            embedder: Any = None) -> dict[str, Any]:
+            embedder: Any = None, parts: bool = False) -> dict[str, Any]:
     """Build `system`, ask every question once (after one warm-up question); figures and
-    each question's rank. `embedder` stands in for the real model in tests."""
-    started = time.perf_counter()
+    each question's rank, with `parts` also each fused search's rank alone (untimed).
+    Times are wall and CPU (this process, all threads): on a machine shared with other
+    work the CPU times compare where the wall times drift. `embedder` stands in for the
+    real model in tests."""
+    started = _clock()
     if embedder is None:
         embedder = Embedder(DEFAULT_MODEL, work / "model")
     embedder.warm_up()
-    model_seconds = time.perf_counter() - started
+    model = _since(started)
     stages: dict[str, float] = {}
-    started = time.perf_counter()
+    started = _clock()
     if system == "wenda":
         searcher = build_wenda(corpus, work / "wenda", embedder, stages, work / CACHES)
     else:
         searcher = build_peer(system, read_sources(corpus), embedder)
-    build_seconds = time.perf_counter() - started
+    built = _since(started)
     searcher.search(questions[0].question)
-    times, ranks = [], {}
+    wall, cpu, ranks = [], [], {}
     for q in questions:
-        t = time.perf_counter()
+        t = _clock()
         found = searcher.search(q.question)
-        times.append((time.perf_counter() - t) * 1000)
+        took = _since(t)
+        wall.append(took[0] * 1000)
+        cpu.append(took[1] * 1000)
         ranks[q.id] = rank_of(found, q)
+    alone = {name: {q.id: rank_of(search(q.question), q) for q in questions}
+             for name, search in searcher.parts.items()} if parts else {}
     sizes = [len(p.text) for p in searcher.passages]
-    return {"system": system, "model_seconds": model_seconds, "build_seconds": build_seconds,
-            "stages": stages,
-            "passages": len(sizes), "mean_chars": sum(sizes) / max(len(sizes), 1),
-            "p50_ms": median(times), "p95_ms": percentile(times, 0.95), "ranks": ranks,
+    return {"system": system, "model_seconds": model[0], "build_seconds": built[0],
+            "build_cpu_seconds": built[1], "stages": stages, "passages": len(sizes),
+            "mean_chars": sum(sizes) / max(len(sizes), 1),
+            "p50_ms": median(wall), "p95_ms": percentile(wall, 0.95),
+            "p50_cpu_ms": median(cpu), "p95_cpu_ms": percentile(cpu, 0.95),
+            "ranks": ranks, "alone": alone,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(started: tuple[float, float]) -> tuple[float, float]:
+    now = _clock()
+    return now[0] - started[0], now[1] - started[1]
 
 
 def origins(paths: Sequence[Path]) -> dict[str, str]:
@@ -151,24 +174,27 @@ def recall(figures: dict[str, Any], questions: Sequence[Question],
 
 def table(results: list[dict[str, Any]], questions: Sequence[Question],
           origin: dict[str, str]) -> str:
-    """The figures as two Markdown tables, each figure with its ratio to Wenda's."""
+    """The figures as Markdown tables; CPU times, memory and recall@5 with their ratio to
+    Wenda's."""
     base = next((r for r in results if r["system"] == "wenda"), None)
 
     def ratio(value: float, key: str) -> str:
         return f" ({value / base[key]:.2f}×)" if base and base[key] else ""
 
-    lines = ["| system | passages (mean chars) | model load s | build until searchable s "
-             "| peak RSS MiB | query p50 ms | query p95 ms |", "|---|---|---|---|---|---|---|"]
+    lines = ["| system | passages (mean chars) | model load s | build until searchable: wall s "
+             "| CPU s | peak RSS MiB | query p50 / p95 ms: wall | CPU |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         parts = " (" + " + ".join(f"{name} {value:.1f}" for name, value in r["stages"].items()
                                   ) + ")" if r["stages"] else ""
         lines.append(
             f"| {NAMES[r['system']]} | {r['passages']:,} ({r['mean_chars']:.0f}) | "
-            f"{r['model_seconds']:.1f} | {r['build_seconds']:.1f}{parts}"
-            f"{ratio(r['build_seconds'], 'build_seconds')} | "
+            f"{r['model_seconds']:.1f} | {r['build_seconds']:.1f}{parts} | "
+            f"{r['build_cpu_seconds']:.1f}{ratio(r['build_cpu_seconds'], 'build_cpu_seconds')} | "
             f"{r['peak_mib']:,.0f}{ratio(r['peak_mib'], 'peak_mib')} | "
-            f"{r['p50_ms']:.1f}{ratio(r['p50_ms'], 'p50_ms')} | "
-            f"{r['p95_ms']:.1f}{ratio(r['p95_ms'], 'p95_ms')} |")
+            f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f} | "
+            f"{r['p50_cpu_ms']:.1f}{ratio(r['p50_cpu_ms'], 'p50_cpu_ms')} / "
+            f"{r['p95_cpu_ms']:.1f}{ratio(r['p95_cpu_ms'], 'p95_cpu_ms')} |")
     summaries = {r["system"]: recall(r, questions, origin) for r in results}
     counts = {g: int(next(iter(summaries.values())).get(g, {}).get("n", 0)) for g in GROUPS}
     lines += ["", "| R@1 / R@5 / R@10 | " + " | ".join(
@@ -188,6 +214,17 @@ def table(results: list[dict[str, Any]], questions: Sequence[Question],
     for system, summary in summaries.items():
         lines.append(f"| {NAMES[system]} | " + " | ".join(
             f"{summary[k]['recall@5']:.3f}" if k in summary else "—" for k in sets) + " |")
+    if any(r["alone"] for r in results):
+        lines += ["", "| R@5 fused / dense alone / keyword alone | " + " | ".join(
+            g.removeprefix("script:") for g in GROUPS) + " |", "|---|" + "---|" * len(GROUPS)]
+    for r in results:
+        if r["alone"]:
+            alone = {name: recall({"ranks": ranks}, questions, origin)
+                     for name, ranks in r["alone"].items()}
+            lines.append(f"| {NAMES[r['system']]} | " + " | ".join(" / ".join(
+                f"{s[g]['recall@5']:.3f}" for s in (summaries[r["system"]], alone["dense"],
+                                                    alone["keyword"])) if g in alone["dense"]
+                else "—" for g in GROUPS) + " |")
     return "\n".join(lines)
 
 
@@ -203,7 +240,7 @@ def installed(system: str) -> bool:
 def _child(system: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", system,
                "--corpus", str(args.corpus), "--work", str(args.work),
-               "--questions", *map(str, args.questions)]
+               *(["--parts"] if args.parts else []), "--questions", *map(str, args.questions)]
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT,
                          env=env).stdout
@@ -219,11 +256,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         default=[ROOT / "eval" / f"{name}.jsonl" for name in SETS])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench-peers")
     parser.add_argument("--json", type=Path, help="also write every figure and rank here")
+    parser.add_argument("--parts", action="store_true",
+                        help="also judge each system's dense and keyword search alone")
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     questions = judged_questions(args.questions)
     if args.child:
-        print(json.dumps(measure(args.child, args.corpus, questions, args.work)))
+        print(json.dumps(measure(args.child, args.corpus, questions, args.work,
+                                 parts=args.parts)))
         return
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = sorted(set(systems) - set(SYSTEMS))

@@ -39,12 +39,17 @@ class Passage:
     text: str
 
 
+Search = Callable[[str], list[Passage]]  # question -> its top K passages
+
+
 @dataclass
 class Searcher:
-    """A built peer: the passages it cut, and its search (question -> top K passages)."""
+    """A built system: the passages it cut, its (fused) search, and each of the searches
+    it fuses alone ("dense", "keyword"), to tell what fusion adds."""
 
     passages: list[Passage]
-    search: Callable[[str], list[Passage]]
+    search: Search
+    parts: dict[str, Search]
 
 
 PEERS = ("langchain", "llamaindex", "haystack")
@@ -89,11 +94,12 @@ def langchain(sources: Sequence[Source], embedder: Embedder) -> Searcher:
     dense = FAISS.from_documents(docs, WendaEmbeddings()).as_retriever(search_kwargs={"k": K})
     fused = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
 
-    def search(question: str) -> list[Passage]:
-        return [Passage(d.metadata["doc_id"], d.page_content)
-                for d in fused.invoke(question)[:K]]
+    def searching(retriever: Any) -> Search:
+        return lambda question: [Passage(d.metadata["doc_id"], d.page_content)
+                                 for d in retriever.invoke(question)[:K]]
 
-    return Searcher([Passage(d.metadata["doc_id"], d.page_content) for d in docs], search)
+    return Searcher([Passage(d.metadata["doc_id"], d.page_content) for d in docs],
+                    searching(fused), {"dense": searching(dense), "keyword": searching(bm25)})
 
 
 def llamaindex(sources: Sequence[Source], embedder: Embedder) -> Searcher:
@@ -139,19 +145,21 @@ def llamaindex(sources: Sequence[Source], embedder: Embedder) -> Searcher:
     store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dimension))
     index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(
         vector_store=store), embed_model=WendaEmbedding(embed_batch_size=32))
+    dense = index.as_retriever(similarity_top_k=K)
     bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=K)
     fused = QueryFusionRetriever(
-        [index.as_retriever(similarity_top_k=K), bm25], similarity_top_k=K, num_queries=1,
+        [dense, bm25], similarity_top_k=K, num_queries=1,
         mode=FUSION_MODES.RECIPROCAL_RANK, use_async=False,
         llm=MockLLM())  # a MockLLM: the default would be OpenAI's
 
     def passage(node: Any) -> Passage:
         return Passage(node.metadata["doc_id"], node.get_content())
 
-    def search(question: str) -> list[Passage]:
-        return [passage(hit.node) for hit in fused.retrieve(question)[:K]]
+    def searching(retriever: Any) -> Search:
+        return lambda question: [passage(hit.node) for hit in retriever.retrieve(question)[:K]]
 
-    return Searcher([passage(n) for n in nodes], search)
+    return Searcher([passage(n) for n in nodes], searching(fused),
+                    {"dense": searching(dense), "keyword": searching(bm25)})
 
 
 def haystack(sources: Sequence[Source], embedder: Embedder) -> Searcher:
@@ -200,8 +208,10 @@ def haystack(sources: Sequence[Source], embedder: Embedder) -> Searcher:
                                              for s in sources]}})
     query = Pipeline()
     query.add_component("embedder", WendaTextEmbedder())
-    query.add_component("bm25", InMemoryBM25Retriever(store, top_k=K))
-    query.add_component("dense", InMemoryEmbeddingRetriever(store, top_k=K))
+    bm25 = InMemoryBM25Retriever(store, top_k=K)
+    dense = InMemoryEmbeddingRetriever(store, top_k=K)
+    query.add_component("bm25", bm25)
+    query.add_component("dense", dense)
     query.add_component("joiner", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=K))
     query.connect("embedder.embedding", "dense.query_embedding")
     query.connect("bm25", "joiner")
@@ -214,4 +224,12 @@ def haystack(sources: Sequence[Source], embedder: Embedder) -> Searcher:
         found = query.run({"embedder": {"text": question}, "bm25": {"query": question}})
         return [passage(d) for d in found["joiner"]["documents"][:K]]
 
-    return Searcher([passage(d) for d in store.filter_documents()], search)
+    def dense_alone(question: str) -> list[Passage]:
+        vector = embedder.embed_queries([question])[0].tolist()
+        return [passage(d) for d in dense.run(query_embedding=vector)["documents"][:K]]
+
+    def keyword_alone(question: str) -> list[Passage]:
+        return [passage(d) for d in bm25.run(query=question)["documents"][:K]]
+
+    return Searcher([passage(d) for d in store.filter_documents()], search,
+                    {"dense": dense_alone, "keyword": keyword_alone})

@@ -123,6 +123,9 @@ def test_each_installed_peer_builds_and_returns_its_own_passages(
     found = searcher.search(QUESTIONS[0]["question"])  # type: ignore[arg-type]
     assert 0 < len(found) <= 10 and all(p in searcher.passages for p in found)
     assert rank_of(found, judged_questions([path])[0]) is not None  # 3 documents, top 10
+    for name, search in searcher.parts.items():  # what is fused, each alone
+        assert name in {"dense", "keyword"}
+        assert 0 < len(search(QUESTIONS[0]["question"])) <= 10  # type: ignore[arg-type]
 
 
 @pytest.mark.bench
@@ -131,11 +134,15 @@ def test_the_benchmark_runs_wenda_end_to_end_and_prints_its_tables(
     corpus, path = tiny
     out = tmp_path / "figures.json"
     main(["--systems", "wenda", "--corpus", str(corpus), "--questions", str(path),
-          "--work", str(tmp_path / "work"), "--json", str(out)])
+          "--work", str(tmp_path / "work"), "--json", str(out), "--parts"])
     printed = capsys.readouterr().out
     assert "| Wenda | " in printed and "R@1 / R@5 / R@10" in printed
+    assert "dense alone" in printed
     [figures] = json.loads(out.read_text(encoding="utf-8"))  # Wenda, with the real model
     assert figures["system"] == "wenda" and set(figures["ranks"]) == {"t-1", "t-2", "t-3"}
     assert figures["ranks"]["t-1"] == 1 and figures["ranks"]["t-2"] is not None
     assert figures["passages"] > 3 and set(figures["stages"]) == {"index", "start"}
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] and figures["peak_mib"] > 0
+    assert 0 < figures["p50_cpu_ms"] <= figures["p95_cpu_ms"]
+    assert figures["build_cpu_seconds"] > 0
+    assert figures["alone"]["keyword"]["t-1"] is not None  # BM25 alone finds it too
