@@ -3,10 +3,11 @@ LlamaIndex and Haystack 2.x (eval/peers.py) on the same corpus, the same questio
 same embedding model: build time, peak RSS, query p50/p95, recall@1/5/10 per question
 script and cross-lingual.
 
-Run: HF_HUB_OFFLINE=1 python eval/bench_peers.py [--systems wenda,langchain,...]
-The peers need `pip install -e '.[peers]'` (never part of Wenda's own install). Each
-system is built and queried in its own child process, so its peak RSS is its own; a peer
-whose library is missing is reported as such and left out. Prints figures; asserts nothing.
+Run: HF_HUB_OFFLINE=1 python eval/bench_peers.py [--systems wenda,langchain,...] [--parts]
+(`--parts` also judges each system's dense and keyword search alone). The peers need
+`pip install -e '.[peers]'` (never part of Wenda's own install). Each system is built and
+queried in its own child process, so its peak RSS is its own; a peer whose library is
+missing is reported as such and left out. Prints figures; asserts nothing.
 
 Recall is judged for every system by service.metrics.holds_evidence, the rule `wenda
 eval` applies to Wenda's passages: a retrieved passage is a hit when it is cut from an
