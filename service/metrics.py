@@ -33,8 +33,22 @@ _COUNTER_TAIL = re.compile(r"(\d)\s*[项个件款家所台篇座套张]$")
 
 def contains_evidence(chunk: Chunk, question: Question) -> bool:
     """True when the chunk holds one of the question's evidence strings from its document."""
-    folded = _folded(chunk.context + "\n" + chunk.text)
-    return any(e.doc_id == chunk.doc_id and _folded(e.text) in folded for e in question.evidence)
+    return holds_evidence(chunk.doc_id, judged_text(chunk), question)
+
+
+def judged_text(chunk: Chunk) -> str:
+    """What of a chunk recall is judged on: its exact span, after the header lines it
+    carries (a table's column labels, repeated on every chunk cut from the table)."""
+    return chunk.context + "\n" + chunk.text
+
+
+def holds_evidence(doc_id: str, text: str, question: Question) -> bool:
+    """True when `text`, a passage of document `doc_id`, holds one of the question's
+    evidence strings from that document after the shared normalisation (width, script,
+    case, markup and whitespace folded). Any retriever's passages are judged by this, so
+    recall@k means the same for Wenda and for the peers in eval/bench_peers.py."""
+    folded = _folded(text)
+    return any(e.doc_id == doc_id and _folded(e.text) in folded for e in question.evidence)
 
 
 def evidence_rank(chunks: Sequence[Chunk], question: Question) -> int | None:
