@@ -184,6 +184,17 @@ def test_the_quality_gate_passes_through_milvus(engines: tuple[Engine, Retriever
     assert gate_failures(summary, load_thresholds()) == []
 
 
+@pytest.mark.bench
+def test_the_backend_benchmark_runs(engines: tuple[Engine, Retriever],
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.bench_backend import _run
+
+    engine, embedded = engines
+    _run(engine, embedded, engine.settings, 3)
+    printed = capsys.readouterr().out
+    assert printed.count("p50") == 4 and "top 50 3/3" in printed
+
+
 CRASHING_BUILD = """
 import sys, time
 from pathlib import Path
