@@ -14,12 +14,14 @@ WORKDIR /app
 # torch==2.13.0 is pinned in pyproject.toml. To avoid the CUDA wheels, point pip at an
 # index that serves its CPU-only build: docker build --build-arg TORCH_INDEX=<url> .
 ARG TORCH_INDEX=""
+# Optional extras, e.g. --build-arg EXTRAS=milvus for the Milvus backend (deploy/).
+ARG EXTRAS=""
 
 COPY pyproject.toml README.md ./
 COPY index ./index
 COPY service ./service
 COPY eval ./eval
-RUN pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} .
+RUN pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} ".${EXTRAS:+[$EXTRAS]}"
 
 COPY corpus ./corpus
 RUN wenda index corpus

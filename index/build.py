@@ -73,6 +73,9 @@ class BuildOptions:
     dense_kind: IndexKind = "auto"
     extra_words: tuple[str, ...] = ()  # glossary words jieba must keep whole
     force: bool = False
+    # Copies the finished build folder elsewhere (a search engine: index/milvus.py) before
+    # it is published; if it raises, nothing is published.
+    mirror: Callable[[Path], object] | None = field(default=None, compare=False)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -180,6 +183,8 @@ def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list
     manifest = IndexManifest(**{**manifest.__dict__, "build_id": build_dir.name.removesuffix(
         ".partial"), "dense_index": choose_kind(options.dense_kind, len(chunks))})
     manifest.write(build_dir)
+    if options.mirror is not None:
+        options.mirror(build_dir)
     final = publish(build_dir, data_dir)
     timer.lap("index")
     return final, embedded, len(texts)

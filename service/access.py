@@ -4,11 +4,15 @@ Every response is built from documents that `Filters.admits`: the retriever mask
 rankings with it before scoring, and the document listing, spans, parallel-edition links,
 `/readyz` counts and evaluation jobs use `visible()`. Nothing else decides access, so a
 document the caller may not read is, in every response, a document that does not exist.
+With the Milvus backend the same rule is also written as the engine's filter expression
+(`expression`, next to `admits` so the two change together), which the engine applies
+inside its search; the tests check both admit the same documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from index.normalise import matching_form
@@ -73,3 +77,32 @@ def readable(meta: DocumentMeta, groups: frozenset[str] | None) -> bool:
 def visible(documents: Mapping[str, Document], filters: Filters) -> dict[str, Document]:
     """The documents `filters` admit, by id: the allowed-set a response is built from."""
     return {doc_id: doc for doc_id, doc in documents.items() if filters.admits(doc.meta)}
+
+
+def expression(filters: Filters) -> str:
+    """`Filters.admits` in Milvus's filter language, over the per-passage fields that
+    index/milvus.py writes (`document_fields`); "" when nothing filters."""
+    parts = []
+    if filters.groups is not None:
+        public = "array_length(groups) == 0"
+        parts.append(f"({public} or array_contains_any(groups, {_strings(filters.groups)}))"
+                     if filters.groups else public)
+    if filters.doc_ids:
+        parts.append(f"doc_id in {_strings(filters.doc_ids)}")
+    if filters.companies:
+        names = _strings(matching_form(w) for w in filters.companies)
+        parts.append(f"array_contains_any(names, {names})")
+    if filters.years:
+        parts.append(f"year in {sorted(filters.years)}")
+    if filters.fiscal_years:
+        parts.append(f"period in {sorted(filters.fiscal_years)}")
+    if filters.scripts:
+        parts.append(f"script in {_strings(filters.scripts)}")
+    if filters.doc_types:
+        parts.append(f"doc_type in {_strings(filters.doc_types)}")
+    return " and ".join(parts)
+
+
+def _strings(values: Iterable[str]) -> str:
+    """A list literal of strings, quoted and escaped as JSON (what Milvus's parser reads)."""
+    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in sorted(set(values))) + "]"

@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     model: str = Field(DEFAULT_MODEL, description="a sentence-transformers model id or path; "
                        f"{DEFAULT_MODEL} is the offline default shipped in a pip package")
     dense_index: Literal["auto", "flat", "hnsw"] = "auto"
+    # Where passages are ranked (service/search_backend.py): "embedded" (FAISS + bm25s in
+    # the process, no server) or "milvus" (every build is also written to a collection of
+    # the Milvus server at milvus_uri; searches rank there).
+    backend: Literal["embedded", "milvus"] = "embedded"
+    milvus_uri: str = Field("http://127.0.0.1:19530", description="the Milvus server "
+                            "(https:// for TLS) when backend is milvus")
+    milvus_token: str = Field("", repr=False, description="user:password or an API key")
+    milvus_alias: str = Field("wenda", pattern=r"^[A-Za-z_][0-9A-Za-z_]*$",
+                              description="the alias naming the published collection; "
+                              "collections are named <alias>_<build id>")
 
     host: str = Field("127.0.0.1", description="loopback by default; set 0.0.0.0 to expose")
     port: int = Field(8000, ge=1, le=65535)

@@ -7,13 +7,17 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 
 from index.build import BuildOptions, BuildReport, Progress, build_index
 from index.corpus import SourceFile
 from index.embed import Embedder
 from index.lexicon import FILINGS_GLOSSARY, Lexicon, read_glossary
 from index.library import Library
+from index.milvus import MilvusLink, MilvusTarget, alias_target, write_collection
 from index.reader import LoadedIndex, open_index
+from index.store import current_index
 from service import compose
 from service.access import Filters
 from service.answer import (
@@ -32,6 +36,7 @@ from service.llm import GenerationError, LlmClient, generate, make_client
 from service.model import AnswerModel
 from service.query import Query, QueryReader
 from service.retrieve import Hit, Method, Retriever
+from service.search_backend import make_backend, milvus_target
 from service.vocabulary import Vocabulary
 
 _log = logging.getLogger(__name__)
@@ -81,11 +86,24 @@ def build(settings: Settings, sources: list[SourceFile], embedder: Embedder,
           force: bool = False, progress: Progress | None = None) -> BuildReport:
     """Build the index for `sources` with the settings' glossary and dense index kind."""
     pairs = read_glossary(settings.glossary)
+    mirror = None
+    if settings.backend == "milvus":
+        target = milvus_target(settings)
+        mirror = partial(write_collection, target=target)
+        # an up-to-date build not yet in Milvus (the backend was just switched) is rebuilt
+        force = force or not _in_milvus(settings.data_dir, target)
     options = BuildOptions(dense_kind=settings.dense_index, extra_words=glossary_words(pairs),
-                           force=force)
+                           force=force, mirror=mirror)
     if progress is None:
         return build_index(sources, settings.data_dir, embedder, options)
     return build_index(sources, settings.data_dir, embedder, options, progress)
+
+
+def _in_milvus(data_dir: Path, target: MilvusTarget) -> bool:
+    """Whether the published build has its collection on the server `target` names."""
+    folder = current_index(data_dir)
+    link = MilvusLink.read(folder) if folder is not None else None
+    return link is not None and link.collection == alias_target(target)
 
 
 @dataclass
@@ -116,8 +134,10 @@ class Engine:
         # The question reader tags Chinese names with jieba.posseg, whose import reads its
         # word tags (~0.3 s): read them now, so the first question does not wait for them.
         import jieba.posseg  # noqa: F401
+        retriever = Retriever(index, embedder, vocabulary,
+                              backend=make_backend(settings, index))
         return cls(settings, embedder, index, vocabulary, QueryReader(vocabulary, embedder),
-                   Retriever(index, embedder, vocabulary), model, generator)
+                   retriever, model, generator)
 
     def read(self, question: str, history: Sequence[str] = ()) -> Query:
         return self.reader.read(question, history)

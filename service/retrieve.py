@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
-from index.dense import search_dense
 from index.embed import Embedder
 from index.normalise import dense_form
 from index.reader import LoadedIndex
@@ -15,6 +14,7 @@ from index.types import Chunk
 from service.access import Filters, visible
 from service.phrases import phrase_share
 from service.query import Query
+from service.search_backend import Allowed, EmbeddedBackend, SearchBackend
 from service.vocabulary import Vocabulary, language
 
 Method = Literal["hybrid", "bm25", "dense"]
@@ -44,14 +44,6 @@ class FusionSettings:
     # A passage's translation in the parallel edition ranks just below it, so a question
     # in any script finds the passage in both editions.
     parallel: float = 0.9
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """The allowed-set of one search: documents the filters admit, and a mask of their rows."""
-
-    doc_ids: frozenset[str]
-    rows: np.ndarray = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -88,18 +80,19 @@ class Retriever:
     """Searches one loaded index with one embedding model; safe to share across threads.
 
     The index, model and vocabulary are given once; each search takes its `Query` and
-    filters, and touches nothing else.
+    filters, and touches nothing else. The rankings and passages come from `backend`
+    (service/search_backend.py; the embedded bm25s and FAISS of `index` by default).
     """
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, vocabulary: Vocabulary,
-                 fusion: FusionSettings | None = None) -> None:
+                 fusion: FusionSettings | None = None,
+                 backend: SearchBackend | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.vocabulary = vocabulary
         self.fusion = fusion or FusionSettings()
+        self.backend = backend or EmbeddedBackend(index)
         self._masks: dict[Filters, Allowed] = {}
-        scripts = np.array([language(c.script) for c in index.chunks])
-        self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
 
     def search(self, query: Query, k: int = 10, filters: Filters | None = None,
                method: Method = "hybrid") -> list[Hit]:
@@ -114,7 +107,7 @@ class Retriever:
         dense = self._dense(plan, pool, allowed) if method != "bm25" else []
         f = self.fusion
         if method == "dense":
-            return [Hit(self.index.chunks[r], s, dense_rank=i + 1)
+            return [Hit(self.backend.passage(r), s, dense_rank=i + 1)
                     for i, (r, s) in enumerate(dense[:k])]
         if method == "bm25":
             return self._fuse(plan, [(same, 1.0), (other, 1.0)], f.coverage, allowed)[:k]
@@ -129,25 +122,15 @@ class Retriever:
         other language on its own, so its best passage is not buried under weak matches of
         the question's own words (an English question always half-matches the English report).
         """
-        rankings = []
-        for lang, tokens in ((language(plan.script), plan.tokens),
-                             (_other(language(plan.script)), plan.translated)):
-            mask = self._language_mask[lang] if allowed is None else (
-                self._language_mask[lang] & allowed.rows)
-            scores = self.index.keyword.scores(tokens, len(self.index.chunks), mask)
-            # only rows that score rank: sorting them alone (stable, rows ascending) orders
-            # them as sorting every row would, without sorting the whole corpus
-            scored = np.flatnonzero(scores > 0)
-            top = scored[np.argsort(-scores[scored], kind="stable")[:pool]]
-            rankings.append([(int(r), float(scores[r])) for r in top])
+        rankings = [self.backend.keyword(tokens, lang, pool, allowed)
+                    for lang, tokens in ((language(plan.script), plan.tokens),
+                                         (_other(language(plan.script)), plan.translated))]
         return rankings[0], rankings[1]
 
     def _dense(self, plan: Query, pool: int, allowed: Allowed | None
                ) -> list[tuple[int, float]]:
         vector = plan.vector if plan.vector is not None else self.query_vector(plan)
-        rows = np.flatnonzero(allowed.rows) if allowed is not None else None
-        scores, ids = search_dense(self.index.dense, vector, pool, rows)
-        return [(int(i), float(s)) for s, i in zip(scores, ids, strict=True)]
+        return self.backend.dense(vector, pool, allowed)
 
     def query_vector(self, query: Query) -> np.ndarray:
         """The query's dense vector (what it searches: a follow-up completed)."""
@@ -177,7 +160,7 @@ class Retriever:
                     scores[twin] = max(scores.get(twin, 0.0), score * self.fusion.parallel)
         bm25_rank = _ranks(rankings[0][0] + rankings[1][0]) if len(rankings) > 1 else {}
         dense_rank = _ranks(rankings[2][0]) if len(rankings) > 2 else {}
-        hits = [Hit(self.index.chunks[row], score, bm25_rank.get(row), dense_rank.get(row))
+        hits = [Hit(self.backend.passage(row), score, bm25_rank.get(row), dense_rank.get(row))
                 for row, score in scores.items()]
         hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
         return hits
@@ -225,7 +208,7 @@ class Retriever:
         if allowed is None:
             keep = frozenset(visible(self.index.store.documents, filters))
             rows = np.array([c.doc_id in keep for c in self.index.chunks], dtype=bool)
-            allowed = Allowed(keep, rows)
+            allowed = Allowed(keep, rows, filters)
             if len(self._masks) < 256:
                 self._masks[filters] = allowed
         return allowed

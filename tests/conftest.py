@@ -1,6 +1,7 @@
 """Where the tests find the vendored corpus and their own small fixture files."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,13 @@ def full_corpus_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: P
                         glossary=corpus_dir / "glossary.toml")
     build(settings, discover([corpus_dir]), make_embedder(settings))
     return settings
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Milvus server for the session: milvus-lite's gRPC server as a subprocess on a
+    free loopback port (eval/milvus_server.py), stopped at the end."""
+    from eval.milvus_server import lite_server
+
+    with lite_server(tmp_path_factory.mktemp("milvus")) as uri:
+        yield uri
