@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 from index.reader import IndexMismatchError, IndexMissingError
+from service.access import Filters
 from service.api.backend import Backend, EngineLoader
 from service.api.reload import published_build
 from service.config import Settings
@@ -44,6 +45,7 @@ log = logging.getLogger("wenda.workers")
 RESTART_PAUSE_S = 1.0  # before forking a worker again, so a crash loop does not spin
 PR_SET_PDEATHSIG = 1  # prctl(2)
 STARTUP_FAILED = 3  # a worker's exit status when its app did not start (as uvicorn's)
+WARM_UP = ("商湯2023年的收入是多少？", "What was the revenue in 2023?")  # both paths
 
 
 class Preloaded:
@@ -115,11 +117,14 @@ class Supervisor:
     def _preload(self) -> tuple[Backend | None, str | None]:
         build = published_build(self.settings.data_dir)
         try:
-            return self.loader(self.settings), build
+            backend = self.loader(self.settings)
         except (IndexMissingError, IndexMismatchError) as exc:
             # each worker starts not ready and loads the build once one is published
             log.warning("no index to preload (%s): the workers load it when it is built", exc)
             return None, None
+        if not self.settings.llm_base_url:  # (a generated answer would call the model)
+            _warm(backend)
+        return backend, build
 
     def _fork(self, number: int, loader: Preloaded) -> None:
         pid = os.fork()
@@ -179,6 +184,17 @@ class Supervisor:
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+
+def _warm(backend: Backend) -> None:
+    """Answer one question before the fork, so what the answer path builds on first use
+    (OpenCC's converters, the caches of per-text work) is built once and shared, not by
+    each worker on its first request."""
+    try:
+        for question in WARM_UP:
+            backend.answer(question, 5, Filters(), "auto", [])
+    except Exception:  # only the workers' first requests are slower for it
+        log.warning("warming the engine up failed", exc_info=True)
 
 
 def _end_with(supervisor: int) -> None:

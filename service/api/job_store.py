@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ class JobStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / STORE_DIR
         self._owner: tuple[int, str, int] | None = None  # (pid, token, locked fd)
+        self._owner_lock = threading.Lock()
 
     # ---- this process -------------------------------------------------------------
 
@@ -65,14 +67,18 @@ class JobStore:
     def owner(self) -> str:
         """This process's token, its lock taken on first use (and again in a forked child,
         which must not pass for its parent)."""
-        if self._owner is None or self._owner[0] != os.getpid():
-            token = uuid.uuid4().hex
-            folder = self.root / OWNERS_DIR
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(folder / f"{token}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._owner = (os.getpid(), token, fd)
-        return self._owner[1]
+        with self._owner_lock:
+            if self._owner is None or self._owner[0] != os.getpid():
+                if self._owner is not None:  # the parent's, inherited: not ours to keep alive
+                    os.close(self._owner[2])
+                token = uuid.uuid4().hex
+                folder = self.root / OWNERS_DIR
+                folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(folder / f"{token}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                             0o600)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._owner = (os.getpid(), token, fd)
+            return self._owner[1]
 
     def alive(self, owner: str) -> bool:
         """Whether the process of `owner` still runs (it still holds its lock)."""
