@@ -12,9 +12,12 @@ one privately. Each worker then runs the whole app: its own index watcher, its o
 `/readyz`; what they share lives in the data folder (documents store, feedback, the job
 store of service/api/job_store.py).
 
-The supervisor keeps the model, not the index: a worker that dies is forked again and loads
-the published build itself. SIGTERM or SIGINT stop the workers (each finishes the requests
-it holds, as uvicorn does), then the supervisor. A worker whose start-up fails stops them all.
+The supervisor keeps the engine it loaded while that build is the published one (freeing it
+would write to every page it frees, unsharing them): a worker that dies is forked again
+from it and answers at once. Once a newer build is published the supervisor lets its copy
+go, and a worker forked after that loads the published build itself. SIGTERM or SIGINT
+stop the workers (each finishes the requests it holds, as uvicorn does), then the
+supervisor. A worker whose start-up fails stops them all.
 
 Fork is safe here because the supervisor forks before it starts any thread (checked) and
 the query path runs numpy and FAISS with one thread each (no OpenMP pool to inherit).
@@ -43,6 +46,7 @@ from service.config import Settings
 
 log = logging.getLogger("wenda.workers")
 RESTART_PAUSE_S = 1.0  # before forking a worker again, so a crash loop does not spin
+WATCH_S = 1.0  # how often the supervisor looks at its workers and the published build
 PR_SET_PDEATHSIG = 1  # prctl(2)
 STARTUP_FAILED = 3  # a worker's exit status when its app did not start (as uvicorn's)
 WARM_UP = ("商湯2023年的收入是多少？", "What was the revenue in 2023?")  # both paths
@@ -95,21 +99,24 @@ class Supervisor:
         self.children: dict[int, int] = {}  # pid -> worker number
         self.stopping = False
         self.sock: socket.socket | None = None
+        # the preloaded build, kept while it is the published one: pages the workers have
+        # not written stay shared with it, and a worker that dies starts again at once
+        self.backend: Backend | None = None
+        self.build: str | None = None
         self.supervisor = os.getpid()
 
     def run(self) -> int:
         """Serve until told to stop; the exit status."""
         logging.config.dictConfig(self.log_config)
         self.sock = listening_socket(self.settings)
-        backend, build = self._preload()
+        self.backend, self.build = self._preload()
         if threading.active_count() > 1:  # a thread's locks would be copied held
             raise RuntimeError("the engine load left threads running; cannot fork workers")
         gc.freeze()
         log.info("starting %d workers on %s:%d", self.count, self.settings.host,
                  self.settings.port)
         for number in range(1, self.count + 1):
-            self._fork(number, Preloaded(self.loader, backend, build))
-        del backend  # the workers hold it; the supervisor forks later ones without it
+            self._fork(number)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         return self._watch()
@@ -126,7 +133,8 @@ class Supervisor:
             _warm(backend)
         return backend, build
 
-    def _fork(self, number: int, loader: Preloaded) -> None:
+    def _fork(self, number: int) -> None:
+        loader = Preloaded(self.loader, self.backend, self.build)
         pid = os.fork()
         if pid:
             self.children[pid] = number
@@ -160,9 +168,13 @@ class Supervisor:
         status = 0
         while self.children:
             try:
-                pid, code = os.wait()
+                pid, code = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
+            if pid == 0:
+                time.sleep(WATCH_S)
+                self._drop_stale()
+                continue
             number = self.children.pop(pid, None)
             if number is None or self.stopping:
                 continue
@@ -176,8 +188,14 @@ class Supervisor:
                         pid, exit_code)
             time.sleep(RESTART_PAUSE_S)
             if not self.stopping:
-                self._fork(number, Preloaded(self.loader, None, None))
+                self._fork(number)
         return status
+
+    def _drop_stale(self) -> None:
+        """Let go of the preloaded build once a newer one is published: the workers load
+        that one, and the old one's memory is freed when the last of them lets it go."""
+        if self.backend is not None and published_build(self.settings.data_dir) != self.build:
+            self.backend = None
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
