@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -104,6 +106,7 @@ def status_of(job: EvalJob) -> EvalStatusResponse:
                               summary=job.summary, results=results, error=job.error)
 
 
+log = logging.getLogger("wenda.api")
 _EVAL = "eval"  # the job store's kind for evaluation jobs
 _GONE = "the server process running this evaluation stopped before it finished"
 SHARE_EVERY_S = 0.5  # how often a running job's progress is copied to the job store
@@ -128,11 +131,16 @@ def share_jobs(store: JobStore) -> Callable[[EvalJob], None]:
         body = {"groups": None if job.access.groups is None else sorted(job.access.groups),
                 "write": job.access.write, "started_at": time.time() - job.elapsed_s,
                 "status": status_of(job).model_dump(mode="json")}
-        if last is None:
-            store.insert(job.job_id, job.status, body, max_active=1 << 30, kept=KEPT,
-                         kind=_EVAL)
-        else:
-            store.update(job.job_id, job.status, body)
+        try:
+            if last is None:
+                store.insert(job.job_id, job.status, body, max_active=1 << 30, kept=KEPT,
+                             kind=_EVAL)
+            else:
+                store.update(job.job_id, job.status, body)
+        except (OSError, sqlite3.Error) as exc:  # a read-only data folder: this worker only
+            if last is None:
+                log.warning("eval job %s: only this worker can tell its state: %s",
+                            job.job_id, exc)
 
     return changed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,8 +93,8 @@ class IndexWatcher:
             return
         try:
             await run_in_threadpool(self.served, refused, reason)
-        except Exception:  # what others learn of this worker must not stop it serving
-            log.exception("index watcher: could not record the build served")
+        except (OSError, sqlite3.Error) as exc:  # a read-only data folder, say: it serves on
+            log.warning("index watcher: could not record the build served: %s", exc)
 
     async def watch(self, interval: float) -> None:
         """Check every `interval` seconds until `stop()`. A load under way is finished first,
