@@ -116,7 +116,7 @@ Serve = Callable[[str], None]
 _GONE = ("the server process running this job stopped before it finished; the documents it "
          "stored are built when the service runs again (the index served before is still "
          "served)")
-PROGRESS_EVERY_S = 0.25  # how often a build's progress is written to the job store
+PROGRESS_EVERY_S = 0.25  # how often a stage's progress is written to the job store
 
 
 @dataclass
@@ -180,10 +180,12 @@ class BuildJobs:
 
     def _update(self, job: BuildJob, progress: bool = False, **changes: Any) -> None:
         with self._lock:
+            new_stage = changes.get("stage", job.stage) != job.stage
             for key, value in changes.items():
                 setattr(job, key, value)
             now = time.monotonic()
-            if progress and now - self._written.get(job.job_id, 0.0) < PROGRESS_EVERY_S:
+            if progress and not new_stage and now - self._written.get(
+                    job.job_id, 0.0) < PROGRESS_EVERY_S:
                 return  # a build reports every batch; pollers need a few updates a second
             self._written[job.job_id] = now
             if job.state in ("done", "failed"):
