@@ -22,6 +22,7 @@ from service.api.backend import Backend, EngineBackend, EngineLoader
 from service.api.deps import ServiceState, get_access
 from service.api.eval_jobs import EvalJobs
 from service.api.guards import CrossSiteWrites, SecurityHeaders, TrustedHosts, trusted_hosts
+from service.api.job_store import JobStore
 from service.api.reload import IndexWatcher, published_build
 from service.config import Settings, get_settings
 from service.engine import Engine
@@ -38,17 +39,19 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(settings: Settings | None = None, engine: Engine | Backend | None = None,
-               loader: Loader | None = None) -> FastAPI:
+               loader: Loader | None = None, worker: int = 1) -> FastAPI:
     """The Wenda API. Without `engine`, `loader` (default: the real engine) starts one for
     `settings` in the lifespan, and the app then follows `wenda index`: every
     WENDA_RELOAD_SECONDS it loads a newly published build. An `engine` handed in is served
     as it is; whoever made it owns it.
 
+    `worker` numbers this process among `wenda serve --workers N`'s (service/workers.py).
+
     Raises ValueError for unusable settings (such as a malformed WENDA_API_KEYS), so the
     service stops at start-up instead of serving with the wrong access rules.
     """
     settings = settings or get_settings()
-    state = ServiceState(settings, parse_api_keys(settings.api_keys))
+    state = ServiceState(settings, parse_api_keys(settings.api_keys), worker=worker)
     if engine is not None:
         state.backend = EngineBackend(engine) if isinstance(engine, Engine) else engine
     # One loader per app: it keeps the app's embedding model across reloads.
@@ -58,8 +61,9 @@ def create_app(settings: Settings | None = None, engine: Engine | Backend | None
                   description="Cited answers from Traditional Chinese, Simplified Chinese and "
                               "English company filings.")
     app.state.wenda = state
-    app.state.eval_jobs = EvalJobs()
-    app.state.build_jobs = library.BuildJobs()
+    store = JobStore(settings.data_dir)  # what the worker processes share of jobs
+    app.state.eval_jobs = EvalJobs(on_change=evaluation.share_jobs(store))
+    app.state.build_jobs = library.BuildJobs(store)
     app.state.loader = loader
     install_error_handlers(app)
     # Middleware runs outermost last-added first: the Host check, headers on everything
@@ -123,7 +127,8 @@ def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
         watcher, watching = None, None
         if state.backend is None:
             watcher = IndexWatcher(state, partial(loader, settings),
-                                   partial(published_build, settings.data_dir))
+                                   partial(published_build, settings.data_dir),
+                                   partial(_record_served, state, app.state.build_jobs.store))
             await watcher.start()
             app.state.watcher = watcher  # document jobs ask it to serve their build
             app.state.embedder = getattr(loader, "embedder", None)  # and build with its model
@@ -139,6 +144,15 @@ def _lifespan(state: ServiceState, loader: Loader) -> Lifespan:
             await run_in_threadpool(app.state.eval_jobs.close)
 
     return lifespan
+
+
+def _record_served(state: ServiceState, store: JobStore, refused: str | None,
+                   reason: str) -> None:
+    """Record in the job store the build this worker serves (after each load), so a
+    document job is done when every worker serves its build."""
+    backend = state.backend
+    build = str(backend.description.get("index")) if backend is not None else None
+    store.record_worker(state.worker, build, refused, reason)
 
 
 class BodySizeLimit:

@@ -324,6 +324,9 @@ def serve(host: Annotated[str | None, typer.Option(
               help="address to listen on (default: WENDA_HOST or 127.0.0.1)")] = None,
           port: Annotated[int | None, typer.Option(
               min=1, max=65535, help="port (default: WENDA_PORT or 8000)")] = None,
+          workers: Annotated[int | None, typer.Option(
+              min=1, max=32, help="worker processes, each answering on one CPU (default: "
+              "WENDA_WORKERS or 1)")] = None,
           data_dir: DataDir = None) -> None:
     """Serve the HTTP API, the OpenAI-compatible chat endpoint and the ask page."""
     from service.api.guards import trusted_hosts
@@ -331,10 +334,14 @@ def serve(host: Annotated[str | None, typer.Option(
     from service.server import serve_forever
 
     settings = _settings(data_dir)
-    settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port))
-                                           if v is not None})
+    settings = settings.model_copy(update={k: v for k, v in (
+        ("host", host), ("port", port), ("workers", workers)) if v is not None})
     try:
-        api = create_app(settings)
+        api = create_app(settings)  # (checks the settings also for --workers N)
+        if settings.workers > 1 and settings.reload_seconds <= 0 and settings.document_writes:
+            raise ValueError("--workers above 1 with document writes needs "
+                             "WENDA_RELOAD_SECONDS above 0: the workers follow each other's "
+                             "builds through hot reload")
     except ValueError as exc:
         raise fail(str(exc)) from exc
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
@@ -344,7 +351,15 @@ def serve(host: Annotated[str | None, typer.Option(
         err.print(f"[bold yellow]warning:[/] listening on {settings.host} without "
                   "WENDA_ALLOWED_HOSTS: requests naming any host are answered; list the "
                   "names clients use (e.g. wenda.intranet.example)")
-    serve_forever(api, settings, log_config=log_config())
+    if settings.workers == 1:
+        serve_forever(api, settings, log_config=log_config())
+        return
+    from service.workers import serve_workers
+
+    del api  # each worker makes its own
+    status = serve_workers(settings, settings.workers, log_config())
+    if status:
+        raise typer.Exit(status)
 
 
 def log_config() -> dict[str, Any]:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
                                   "replica)")
     max_span_chars: int = Field(default=20_000, ge=100, description="longest document span one "
                                 "GET /v1/documents/{id}?start=&end= returns")
+    workers: int = Field(1, ge=1, le=32, description="worker processes `wenda serve` runs "
+                         "behind its one socket (service/workers.py); each answers on one CPU")
     reload_seconds: float = Field(2.0, ge=0, description="how often the service checks for a "
                                   "newly published index and loads it; 0: never (restart)")
     cors_origins: str = Field(default="", description="comma-separated origins (portals) "

@@ -28,6 +28,7 @@ class ServiceState:
     backend: Backend | None = None
     not_ready: str = "the index is still loading"  # why there is no backend
     reload_error: str = ""  # why the newest published build is not the one being served
+    worker: int = 1  # this process's number among `wenda serve --workers N`'s
 
 
 def service_state(request: Request) -> ServiceState:

@@ -1,8 +1,11 @@
 """Evaluation jobs: the known-answer scoring run over the API's backend, in worker threads.
 
-Jobs live in memory only: a restart forgets them. At most `max_active` jobs are queued or
-running at once (more is 429 too_many_jobs), and the `kept` most recently submitted
-finished jobs are kept for polling; older finished ones are forgotten (404 unknown_job).
+Jobs live in the memory of the process running them, and `on_change` hears of each change
+(the app copies the job's state into the data folder's job store there, so the other
+worker processes of `wenda serve --workers N` answer for it too). At most `max_active`
+jobs are queued or running at once in one process (more is 429 too_many_jobs), and the
+`kept` most recently submitted finished jobs are kept for polling; older finished ones are
+forgotten (404 unknown_job).
 At app shutdown, running jobs stop between two questions and their threads are joined, so
 no job outlives the app that started it.
 """
@@ -13,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -75,6 +78,8 @@ class EvalJobs:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _workers: set[threading.Thread] = field(default_factory=set)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    # told of every change, with a copy of the job, outside the lock; its failures are logged
+    on_change: Callable[[EvalJob], None] | None = None
 
     def submit(self, backend: Backend, questions: Sequence[Question], access: Access) -> EvalJob:
         """Start evaluating `questions` in a worker thread; 429 when enough jobs are running."""
@@ -98,6 +103,7 @@ class EvalJobs:
                 self._workers.discard(worker)
             self._finish(job, error="the server could not start the evaluation")
             raise
+        self._changed(snapshot)
         return snapshot
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
@@ -131,6 +137,7 @@ class EvalJobs:
     def _evaluate(self, job: EvalJob, backend: Backend) -> None:
         with self._lock:
             job.status, job.started = "running", time.monotonic()
+        self._changed(job)
         log.info("eval job %s: %d questions", job.job_id, job.total)
         try:
             self._progress(job, 0)  # a job submitted as the app stops never starts
@@ -153,6 +160,7 @@ class EvalJobs:
     def _progress(self, job: EvalJob, done: int) -> None:
         with self._lock:
             job.done = done
+        self._changed(job)
         if self._stopping.is_set():
             raise JobStoppedError(job.job_id)
 
@@ -165,6 +173,17 @@ class EvalJobs:
             finished = [job_id for job_id, j in self._jobs.items() if not j.active]
             for job_id in finished[:-self.kept]:
                 del self._jobs[job_id]
+        self._changed(job)
+
+    def _changed(self, job: EvalJob) -> None:
+        if self.on_change is None:
+            return
+        with self._lock:
+            snapshot = replace(job)
+        try:
+            self.on_change(snapshot)
+        except Exception:  # the job itself goes on: only other workers miss this change
+            log.exception("eval job %s: could not record its state", job.job_id)
 
 
 def _failure(job: EvalJob) -> str:

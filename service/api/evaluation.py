@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Mapping
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Annotated
 
@@ -23,7 +27,7 @@ from starlette.datastructures import UploadFile
 from index.types import Document
 from service.access import Access, visible
 from service.api.deps import AccessDep, BackendDep
-from service.api.eval_jobs import EvalJobs
+from service.api.eval_jobs import KEPT, EvalJob, EvalJobs
 from service.api.eval_schemas import (
     EVAL_REQUEST_BODY,
     EvalJobResponse,
@@ -31,10 +35,12 @@ from service.api.eval_schemas import (
     EvalRequest,
     EvalStatusResponse,
 )
+from service.api.job_store import JobStore
 from service.errors import (
     InvalidQuestionsError,
     InvalidRequestError,
     TooManyQuestionsError,
+    UnknownJobError,
     UnsupportedFileError,
     translate_validation,
 )
@@ -78,15 +84,83 @@ async def submit_eval(request: Request, response: Response, backend: BackendDep,
 
 
 @router.get("/eval/{job_id}", responses=error_docs((404, "unknown_job")))
-async def get_eval(job_id: str, access: AccessDep, jobs: JobsDep) -> EvalStatusResponse:
+async def get_eval(job_id: str, request: Request, access: AccessDep, jobs: JobsDep
+                   ) -> EvalStatusResponse:
     """A job's progress; when done, the summary `wenda eval` reports and every result."""
-    job = jobs.get(job_id, access)
+    try:
+        return status_of(jobs.get(job_id, access))
+    except UnknownJobError:  # another worker process's job, perhaps
+        shared = await run_in_threadpool(_shared_job, request.app.state.build_jobs.store,
+                                         job_id, access)
+        if shared is None:
+            raise
+        return shared
+
+
+def status_of(job: EvalJob) -> EvalStatusResponse:
     results = None
     if job.results is not None:
         results = [EvalQuestionResult.model_validate(asdict(r)) for r in job.results]
     return EvalStatusResponse(job_id=job.job_id, status=job.status, done=job.done,
                               total=job.total, elapsed_s=round(job.elapsed_s, 3),
                               summary=job.summary, results=results, error=job.error)
+
+
+log = logging.getLogger("wenda.api")
+_EVAL = "eval"  # the job store's kind for evaluation jobs
+_GONE = "the server process running this evaluation stopped before it finished"
+SHARE_EVERY_S = 0.5  # how often a running job's progress is copied to the job store
+
+
+def share_jobs(store: JobStore) -> Callable[[EvalJob], None]:
+    """EvalJobs.on_change: copy each job's state into the job store, where the other
+    worker processes read it (a running job's progress at most every SHARE_EVERY_S)."""
+    written: dict[str, tuple[str, float]] = {}
+    lock = threading.Lock()
+
+    def changed(job: EvalJob) -> None:
+        now = time.monotonic()
+        with lock:
+            last = written.get(job.job_id)
+            if last is not None and last[0] == job.status == "running" and \
+                    now - last[1] < SHARE_EVERY_S:
+                return
+            written[job.job_id] = (job.status, now)
+            if not job.active:
+                written.pop(job.job_id, None)
+        body = {"groups": None if job.access.groups is None else sorted(job.access.groups),
+                "write": job.access.write, "started_at": time.time() - job.elapsed_s,
+                "status": status_of(job).model_dump(mode="json")}
+        try:
+            if last is None:
+                store.insert(job.job_id, job.status, body, max_active=1 << 30, kept=KEPT,
+                             kind=_EVAL)
+            else:
+                store.update(job.job_id, job.status, body)
+        except (OSError, sqlite3.Error) as exc:  # a read-only data folder: this worker only
+            if last is None:
+                log.warning("eval job %s: only this worker can tell its state: %s",
+                            job.job_id, exc)
+
+    return changed
+
+
+def _shared_job(store: JobStore, job_id: str, access: Access) -> EvalStatusResponse | None:
+    found = store.get(job_id)
+    if found is None or found[2].get("status") is None:
+        return None
+    owner, state, body = found
+    groups = body["groups"]
+    if Access(None if groups is None else frozenset(groups), body["write"]) != access:
+        return None
+    status = EvalStatusResponse.model_validate(body["status"])
+    if state in ("queued", "running"):
+        if not store.alive(owner):
+            return status.model_copy(update={"status": "failed", "error": _GONE})
+        if state == "running":
+            status = status.model_copy(update={
+                "elapsed_s": round(time.time() - body["started_at"], 3)})
+    return status
 
 
 async def read_questions(request: Request) -> tuple[str, str]:

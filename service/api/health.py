@@ -24,8 +24,9 @@ async def readyz(request: Request) -> dict[str, str | int]:
 
     Where API keys are set, a caller without a valid key learns only ready or not ready.
     With one (or with no keys set), the reply names the build served (`index`), the model,
-    how many documents the caller may read, and `reload_error` when a newer published build
-    could not be loaded; a 503 says why.
+    how many documents the caller may read, `worker` (which process answered, under
+    `wenda serve --workers N`), and `reload_error` when a newer published build could not
+    be loaded; a 503 says why. Each worker answers for itself: it loads and reloads its own.
     """
     state = service_state(request)
     try:
@@ -40,5 +41,8 @@ async def readyz(request: Request) -> dict[str, str | int]:
         return {"status": "ready"}
     description = backend.description
     problem = {"reload_error": state.reload_error} if state.reload_error else {}
+    # which of `wenda serve --workers N`'s processes answered (each loads and reloads its own)
+    worker = {"worker": state.worker} if state.settings.workers > 1 else {}
     return {"status": "ready", "index": description["index"], "model": description["model"],
-            "documents": len(visible(backend.documents, access.filters())), **problem}
+            "documents": len(visible(backend.documents, access.filters())), **worker,
+            **problem}

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
@@ -29,9 +29,11 @@ from starlette.datastructures import UploadFile
 from index.corpus import check_doc_id, meta_from_name
 from index.library import Entry, Library
 from index.load import SUPPORTED_SUFFIXES, LoadError, load_bytes
+from index.store import current_index
 from index.types import DocumentMeta, check_script
 from service.access import Access
 from service.api.deps import AccessDep, SettingsDep
+from service.api.job_store import JobStore
 from service.config import Settings
 from service.errors import (
     ForbiddenError,
@@ -87,59 +89,84 @@ class BuildJob:
     stage: str = ""
     done: int = 0
     total: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.time)  # wall clock: any worker reads it
     finished: float | None = None
     build: str | None = None
     error: str | None = None
 
+    def body(self) -> dict[str, Any]:
+        """The job as the job store keeps it (JSON)."""
+        return {"kind": self.kind, "groups": None if self.access.groups is None else sorted(
+                    self.access.groups), "write": self.access.write,
+                "files": [f.model_dump() for f in self.files], "stage": self.stage,
+                "done": self.done, "total": self.total, "started": self.started,
+                "finished": self.finished, "build": self.build, "error": self.error}
+
+    @classmethod
+    def from_body(cls, job_id: str, state: JobState, body: dict[str, Any]) -> BuildJob:
+        groups = body["groups"]
+        access = Access(None if groups is None else frozenset(groups), write=body["write"])
+        return cls(job_id, body["kind"], access, [FileResult(**f) for f in body["files"]],
+                   state, body["stage"], body["done"], body["total"], body["started"],
+                   body["finished"], body["build"], body["error"])
+
 
 Build = Callable[[Callable[[str, int, int], None]], tuple[str, list[tuple[str, str]]]]
 Serve = Callable[[str], None]
+_GONE = ("the server process running this job stopped before it finished; the documents it "
+         "stored are built when the service runs again (the index served before is still "
+         "served)")
+PROGRESS_EVERY_S = 0.25  # how often a stage's progress is written to the job store
 
 
 @dataclass
 class BuildJobs:
-    """The build jobs of one app: one worker thread builds them in turn."""
+    """The build jobs of one app, kept in the data folder's job store (service/api/
+    job_store.py) so that every worker process of `wenda serve --workers N` answers for
+    them. A job runs in a thread of the worker that took it: one at a time in a worker
+    (`_turn`), and one build at a time across processes (`Library.build_lock`)."""
 
-    _jobs: dict[str, BuildJob] = field(default_factory=dict)
+    store: JobStore
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _turn: threading.Lock = field(default_factory=threading.Lock)  # one build at a time
+    _turn: threading.Lock = field(default_factory=threading.Lock)  # one job at a time here
+    _written: dict[str, float] = field(default_factory=dict)  # job -> last progress write
 
     def submit(self, kind: JobKind, access: Access,
                files: list[FileResult], build: Build, serve: Serve) -> BuildJob:
-        with self._lock:
-            waiting = sum(j.state in ("queued", "running") for j in self._jobs.values())
-            if waiting >= MAX_WAITING:
-                raise TooManyJobsError(f"{waiting} document jobs are waiting; try again when "
-                                       "one has finished", {"Retry-After": "10"})
-            job = BuildJob(uuid.uuid4().hex, kind, access, files)
-            self._jobs[job.job_id] = job
-            self._forget_old()
-            snapshot = replace(job, files=list(job.files))
+        job = BuildJob(uuid.uuid4().hex, kind, access, files)
+        waiting = self.store.insert(job.job_id, job.state, job.body(), MAX_WAITING, KEPT)
+        if waiting >= MAX_WAITING:
+            raise TooManyJobsError(f"{waiting} document jobs are waiting; try again when "
+                                   "one has finished", {"Retry-After": "10"})
+        snapshot = replace(job, files=list(job.files))
         threading.Thread(target=self._run, args=(job, build, serve), daemon=True,
                          name=f"wenda-build-{job.job_id[:8]}").start()
         return snapshot
 
     def get(self, job_id: str, access: Access) -> BuildJob:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.access != access:
-                raise UnknownJobError(f"no document job {job_id!r}: jobs are kept in memory, "
-                                      f"for the last {KEPT} finished")
-            return replace(job, files=list(job.files))
+        found = self.store.get(job_id)
+        if found is None or BuildJob.from_body(job_id, "queued", found[2]).access != access:
+            raise UnknownJobError(f"no document job {job_id!r}: the last {KEPT} finished "
+                                  "jobs are kept")
+        owner, state, body = found
+        job = BuildJob.from_body(job_id, cast(JobState, state), body)
+        if job.state in ("queued", "running") and not self.store.alive(owner):
+            job = replace(job, state="failed", error=_GONE, finished=time.time())
+            self.store.update(job_id, job.state, job.body())
+        return job
 
     def _run(self, job: BuildJob, build: Build, serve: Serve) -> None:
-        with self._turn:
+        with self._turn, self.store.build_turn():
             self._update(job, state="running", stage="load")
             try:
                 published, skipped = build(lambda stage, done, total: self._update(
-                    job, stage=stage, done=done, total=total))
+                    job, progress=True, stage=stage, done=done, total=total))
                 self._update(job, stage="serve", build=Path(published).name)
                 serve(published)
             except Exception as exc:  # the job reports it; the served index is untouched
                 ours = isinstance(exc, ValueError)
                 log.error("document job %s failed: %s", job.job_id, exc, exc_info=not ours)
-                self._update(job, state="failed", finished=time.monotonic(),
+                self._update(job, state="failed", finished=time.time(),
                              error=without_paths(str(exc)) if ours else "the build failed; "
                              "the server log has the details (the index served before is "
                              "still served)")
@@ -149,17 +176,21 @@ class BuildJobs:
                      if f.doc_id in reasons and f.status == "stored" else
                      f.model_copy(update={"status": "indexed"}) if f.status == "stored" else f
                      for f in job.files]
-            self._update(job, state="done", files=files, finished=time.monotonic())
+            self._update(job, state="done", files=files, finished=time.time())
 
-    def _update(self, job: BuildJob, **changes: Any) -> None:
+    def _update(self, job: BuildJob, progress: bool = False, **changes: Any) -> None:
         with self._lock:
+            new_stage = changes.get("stage", job.stage) != job.stage
             for key, value in changes.items():
                 setattr(job, key, value)
-
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state in ("done", "failed")]
-        for old in finished[:-KEPT]:
-            del self._jobs[old.job_id]
+            now = time.monotonic()
+            if progress and not new_stage and now - self._written.get(
+                    job.job_id, 0.0) < PROGRESS_EVERY_S:
+                return  # a build reports every batch; pollers need a few updates a second
+            self._written[job.job_id] = now
+            if job.state in ("done", "failed"):
+                self._written.pop(job.job_id, None)
+            self.store.update(job.job_id, job.state, job.body())
 
 
 _PATH = re.compile(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)")
@@ -426,6 +457,10 @@ def start_build(app: Any, jobs: BuildJobs, kind: JobKind, access: Access,
     def build(progress: Callable[[str, int, int], None]) -> tuple[str, list[tuple[str, str]]]:
         from service.engine import build_served, make_embedder
 
+        library = Library(settings.data_dir)
+        published = current_index(settings.data_dir)
+        if kind == "resume" and published and library.built() >= library.generation():
+            return str(published), []  # another worker's build, finished meanwhile, holds it
         embedder = getattr(app.state, "embedder", None) or make_embedder(settings)
         report = build_served(settings, embedder, progress=progress)
         return str(report.index_dir), report.skipped
@@ -447,7 +482,8 @@ def start_build(app: Any, jobs: BuildJobs, kind: JobKind, access: Access,
             # served, not just seen: the periodic check marks a build seen before its load
             # has finished
             served = state.backend.description.get("index") if state.backend else None
-            if served == Path(published).name:
+            if served == Path(published).name and served_everywhere(jobs.store, published,
+                                                                    settings.data_dir):
                 return
             if watcher.seen == published and state.reload_error:
                 raise ValueError(f"the new build was published but could not be loaded: "
@@ -460,17 +496,35 @@ def start_build(app: Any, jobs: BuildJobs, kind: JobKind, access: Access,
 
 async def resume_unfinished(app: Any) -> None:
     """At start-up: when the documents store holds a change whose build never finished (a
-    crash or a stop mid-build), build it now, in the background."""
+    crash or a stop mid-build), build it now, in the background; unless a job of another
+    worker is queued or running, whose build will hold it."""
     settings = app.state.wenda.settings
     library = Library(settings.data_dir)
-    behind = await run_in_threadpool(lambda: library.generation() > library.built())
+    jobs: BuildJobs = app.state.build_jobs
+    behind = await run_in_threadpool(
+        lambda: library.generation() > library.built() and not jobs.store.active())
     if behind and settings.document_writes:
         log.info("the documents store holds changes no build finished: building them")
         start_build(app, app.state.build_jobs, "resume", Access(None, write=True), [])
 
 
+def served_everywhere(store: JobStore, published: str, data_dir: Path) -> bool:
+    """Whether every live worker of the data folder serves the build `published`, or one
+    published after it (which holds its changes too); raises ValueError when one could not
+    load it. The other workers load it at their next check for a new build."""
+    ours = Path(published).name
+    newest = current_index(data_dir)
+    wanted = {ours, newest.name if newest else ours}
+    workers = store.workers()
+    for worker in workers:
+        if worker.refused == ours and worker.build not in wanted:
+            raise ValueError(f"the new build was published but worker {worker.worker} could "
+                             f"not load it: {worker.reason}")
+    return all(worker.build in wanted for worker in workers)
+
+
 def _response(request: Request, job: BuildJob) -> JobResponse:
-    elapsed = (job.finished or time.monotonic()) - job.started
+    elapsed = (job.finished or time.time()) - job.started
     return JobResponse(job_id=job.job_id, kind=job.kind, state=job.state, files=job.files,
                        stage=job.stage, done=job.done, total=job.total,
                        elapsed_s=round(elapsed, 3), build=job.build, error=job.error,

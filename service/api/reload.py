@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,8 +43,12 @@ class IndexWatcher:
     """
 
     def __init__(self, state: ServiceState, load: Callable[[], Backend],
-                 published: Callable[[], str | None]) -> None:
+                 published: Callable[[], str | None],
+                 served: Callable[[str | None, str], None] | None = None) -> None:
         self.state, self.load, self.published = state, load, published
+        # told (in a worker thread) the build refused, if one was, and why, after each
+        # load: the worker processes record there what each serves (service/api/job_store.py)
+        self.served = served
         self.data_dir = state.settings.data_dir
         self.seen: str | None = None  # the published build last loaded, or tried
         self._stopped = asyncio.Event()
@@ -57,8 +62,10 @@ class IndexWatcher:
         except (IndexMissingError, IndexMismatchError) as exc:
             log.warning("not ready: %s", exc)
             self.state.not_ready = public_reason(str(exc), self.data_dir)
+            await self._tell(None, self.state.not_ready)
             return
         self._serve(backend)
+        await self._tell(None, "")
 
     async def check(self) -> bool:
         """Load the published build if it changed since the last look; True when swapped.
@@ -74,9 +81,20 @@ class IndexWatcher:
             backend = await run_in_threadpool(self.load)
         except Exception as exc:  # a broken build must never take the served one down
             self._refuse(published, exc)
+            await self._tell(Path(published).name, self.state.reload_error or
+                             self.state.not_ready)
             return False
         self._serve(backend)
+        await self._tell(None, "")
         return True
+
+    async def _tell(self, refused: str | None, reason: str) -> None:
+        if self.served is None:
+            return
+        try:
+            await run_in_threadpool(self.served, refused, reason)
+        except (OSError, sqlite3.Error) as exc:  # a read-only data folder, say: it serves on
+            log.warning("index watcher: could not record the build served: %s", exc)
 
     async def watch(self, interval: float) -> None:
         """Check every `interval` seconds until `stop()`. A load under way is finished first,

@@ -132,3 +132,22 @@ def test_serve_stops_on_a_malformed_key_list(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 2
     assert "WENDA_API_KEYS" in result.stderr
     assert served == []
+
+
+def test_serve_with_workers_hands_them_the_settings(monkeypatch: pytest.MonkeyPatch,
+                                                    served: list[dict[str, Any]]) -> None:
+    started: list[tuple[Settings, int]] = []
+    monkeypatch.setattr("service.workers.serve_workers", lambda settings, workers, log: (
+        started.append((settings, workers)), 0)[1])
+    assert runner.invoke(cli.app, ["serve", "--workers", "3", "--port", "8124"]).exit_code == 0
+    assert served == [] and [(s.port, s.workers, n) for s, n in started] == [(8124, 3, 3)]
+
+
+def test_serve_refuses_workers_that_could_not_follow_each_others_builds(
+        monkeypatch: pytest.MonkeyPatch, served: list[dict[str, Any]],
+        settings: Settings) -> None:
+    monkeypatch.setattr(cli, "get_settings",
+                        lambda: settings.model_copy(update={"reload_seconds": 0}))
+    result = runner.invoke(cli.app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "WENDA_RELOAD_SECONDS" in result.stderr
+    assert served == []
