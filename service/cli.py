@@ -338,6 +338,11 @@ def serve(host: Annotated[str | None, typer.Option(
         ("host", host), ("port", port), ("workers", workers)) if v is not None})
     try:
         api = create_app(settings)  # (checks the settings also for --workers N)
+        if settings.workers > 1 and settings.backend == "milvus":
+            # its gRPC channel, opened while the engine loads, runs threads of the client
+            # library that a fork would copy mid-call (docs/workers.md)
+            raise ValueError("--workers above 1 does not go with WENDA_BACKEND=milvus: run one "
+                             "worker per replica (deploy/)")
         if settings.workers > 1 and settings.reload_seconds <= 0 and settings.document_writes:
             raise ValueError("--workers above 1 with document writes needs "
                              "WENDA_RELOAD_SECONDS above 0: the workers follow each other's "

@@ -151,3 +151,13 @@ def test_serve_refuses_workers_that_could_not_follow_each_others_builds(
     result = runner.invoke(cli.app, ["serve", "--workers", "2"])
     assert result.exit_code == 2 and "WENDA_RELOAD_SECONDS" in result.stderr
     assert served == []
+
+
+def test_serve_refuses_workers_on_the_milvus_backend(
+        monkeypatch: pytest.MonkeyPatch, served: list[dict[str, Any]],
+        settings: Settings) -> None:
+    monkeypatch.setattr(cli, "get_settings",
+                        lambda: settings.model_copy(update={"backend": "milvus"}))
+    result = runner.invoke(cli.app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "WENDA_BACKEND=milvus" in result.stderr
+    assert served == []
