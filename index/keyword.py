@@ -92,7 +92,8 @@ class RowTokens(Sequence[frozenset[str]]):
 
     def __init__(self, indptr: np.ndarray, ids: np.ndarray, names: Sequence[str],
                  cache: int = ROW_TOKENS_CACHE) -> None:
-        self._indptr, self._ids, self._names = indptr, ids, names
+        # a plain view of a memory-mapped array: slicing np.memmap makes a memmap each time
+        self._indptr, self._ids, self._names = indptr, np.asarray(ids), names
         self._capacity = cache
         self._cache: OrderedDict[int, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -119,9 +120,7 @@ class RowTokens(Sequence[frozenset[str]]):
             if found is not None:
                 self._cache.move_to_end(row)
                 return found
-        names = self._names
-        found = frozenset([names[i] for i in
-                           self._ids[self._indptr[row]:self._indptr[row + 1]].tolist()])
+        found = self._made(row)
         with self._lock:
             self._cache[row] = found
             while len(self._cache) > self._capacity:
@@ -130,8 +129,11 @@ class RowTokens(Sequence[frozenset[str]]):
 
     def __iter__(self) -> Iterator[frozenset[str]]:
         for row in range(len(self)):  # not through the cache: a pass over all rows
-            yield frozenset([self._names[i] for i in
-                             self._ids[self._indptr[row]:self._indptr[row + 1]].tolist()])
+            yield self._made(row)
+
+    def _made(self, row: int) -> frozenset[str]:
+        ids = self._ids[int(self._indptr[row]):int(self._indptr[row + 1])].tolist()
+        return frozenset(map(self._names.__getitem__, ids))
 
 
 def rows_of_columns(indptr: np.ndarray, indices: np.ndarray, size: int,

@@ -182,8 +182,7 @@ class Retriever:
         bm25_rank = _ranks(rankings[0][0] + rankings[1][0]) if len(rankings) > 1 else {}
         dense_rank = _ranks(rankings[2][0]) if len(rankings) > 2 else {}
         # best first, ties by document and place in it (codes order as the doc_ids do)
-        best = sorted(scores, key=lambda r: (-scores[r], columns.doc[r], columns.ordinal[r]))
-        best = best[:k]
+        best = sorted(scores, key=lambda r: (-scores[r], columns.doc[r], columns.ordinal[r]))[:k]
         return [Hit(chunk, scores[row], bm25_rank.get(row), dense_rank.get(row))
                 for row, chunk in zip(best, self.index.chunks.many(best), strict=True)]
 
