@@ -148,6 +148,7 @@ def serve(data_dir: Path, queries: int, embedder: Any = None) -> dict[str, Any]:
     started = time.perf_counter()
     engine = Engine.start(settings, embedder)
     start_seconds, started_mib = time.perf_counter() - started, _rss_mib()
+    started_split = _rss_split_mib()
     texts = _questions([q.question for q in load_questions(DEFAULT_QUESTIONS)], queries)
     reading: list[float] = []
     read = []
@@ -170,8 +171,10 @@ def serve(data_dir: Path, queries: int, embedder: Any = None) -> dict[str, Any]:
     t = time.perf_counter()
     second = Engine.start(settings, engine.embedder)  # the hot reload: both alive at once
     reload_seconds = time.perf_counter() - t
+    reload_split = _rss_split_mib()
     del second
     return {"start_seconds": start_seconds, "rss_after_start_mib": started_mib,
+            "rss_split_after_start": started_split, "rss_split_after_reload": reload_split,
             "peak_serving_mib": serving_mib, "peak_with_reload_mib": _peak_mib(),
             "reload_seconds": reload_seconds, "search_ms": timings, "recall": recall,
             "queries": len(read)}
@@ -242,6 +245,16 @@ def _rss_mib() -> float:
     return 0.0
 
 
+def _rss_split_mib() -> dict[str, float]:
+    """Resident memory by kind: anonymous (the heap: this process's own) and file-backed
+    (memory-mapped index files: the kernel's page cache, shared and reclaimable)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("RssAnon:", "RssFile:")):
+            out[line.split(":")[0][3:].lower()] = int(line.split()[1]) / 1024
+    return out
+
+
 def _child(args: list[str]) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
                          text=True, cwd=ROOT).stdout
@@ -291,6 +304,10 @@ def print_figures(size: int, built: dict[str, Any], served: dict[str, Any]) -> N
           f"{served['rss_after_start_mib']:,.0f} MiB, peak serving "
           f"{served['peak_serving_mib']:,.0f} MiB, peak with a hot reload "
           f"{served['peak_with_reload_mib']:,.0f} MiB (reload {served['reload_seconds']:.1f} s)")
+    split = [served.get(f"rss_split_after_{when}", {}) for when in ("start", "reload")]
+    print("resident anon / file-backed MiB: after start " + " / ".join(
+        f"{v:,.0f}" for v in split[0].values()) + ", both builds loaded " + " / ".join(
+        f"{v:,.0f}" for v in split[1].values()))
     for method, figures in served["search_ms"].items():
         print(f"search {method:<26} p50 {figures['p50_ms']:6.1f} ms  p95 "
               f"{figures['p95_ms']:6.1f} ms  ({served['queries']} queries, Retriever.search)")

@@ -57,7 +57,9 @@ class SentencePool:
         sentences["zh-Hans"] = [to_hans.convert(s) for s in sentences["zh-Hant"]]
         headings["zh-Hans"] = [to_hans.convert(h) for h in headings["zh-Hant"]]
         names |= {to_hans.convert(n) for n in names}
-        return cls(sentences, headings, tuple(sorted(names, key=len, reverse=True)))
+        # longest first (a name inside a longer one must not break it), ties by the text:
+        # not by set order, which differs between processes, and so would the corpus
+        return cls(sentences, headings, tuple(sorted(names, key=lambda n: (-len(n), n))))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -100,10 +101,14 @@ def unit_text(document: Document, unit: Unit) -> str:
 def with_unit_tokens(chunks: list[Chunk], documents: dict[str, Document],
                      tokenizer: KeywordTokenizer) -> list[Chunk]:
     """Chunks whose units carry their keyword tokens, so evidence is scored on the same
-    tokens as retrieval."""
+    tokens as retrieval. (Interned: a word recurs in thousands of units, one string each.)"""
     return [replace(c, units=tuple(
-        replace(u, tokens=tuple(dict.fromkeys(tokenizer.tokens(matching_form(
-            unit_text(documents[c.doc_id], u)))))) for u in c.units)) for c in chunks]
+        replace(u, tokens=tuple(dict.fromkeys(_interned(tokenizer.tokens(matching_form(
+            unit_text(documents[c.doc_id], u))))))) for u in c.units)) for c in chunks]
+
+
+def _interned(tokens: list[str]) -> list[str]:
+    return [sys.intern(t) for t in tokens]
 
 
 def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
@@ -121,16 +126,24 @@ def build_index(sources: list[SourceFile], data_dir: Path, embedder: Embedder,
                            skipped=skipped)
     timer.lap("load")
 
-    chunks_by_doc = {d.doc_id: chunk_document(d, options.chunking) for d in documents}
-    chunks = [c for d in documents for c in chunks_by_doc[d.doc_id]]
+    # Each document's chunks get their units' tokens as soon as they are cut, so the
+    # corpus's chunks are held once (at a million passages, twice would not fit).
+    tokenizer = KeywordTokenizer(options.extra_words)
+    by_id = {d.doc_id: d for d in documents}
+    chunks: list[Chunk] = []
+    reports = []
+    for document in documents:
+        cut = chunk_document(document, options.chunking)
+        reports.append(_report(document, cut))
+        chunks.extend(with_unit_tokens(cut, by_id, tokenizer))
     progress("chunk", len(chunks), len(chunks))
     timer.lap("chunk")
     with build_lock(data_dir):
         final, embedded, total = _write_build(documents, hashes, chunks, manifest, data_dir,
-                                              embedder, options, previous, progress, timer)
-    return BuildReport(index_dir=final, documents=[
-        _report(d, chunks_by_doc[d.doc_id]) for d in documents], seconds=timer.laps,
-        embedded=embedded, reused=total - embedded, skipped=skipped)
+                                              embedder, tokenizer, options, previous,
+                                              progress, timer)
+    return BuildReport(index_dir=final, documents=reports, seconds=timer.laps,
+                       embedded=embedded, reused=total - embedded, skipped=skipped)
 
 
 def load_all(sources: list[SourceFile], progress: Progress = _no_progress
@@ -154,27 +167,28 @@ def load_all(sources: list[SourceFile], progress: Progress = _no_progress
 
 def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list[Chunk],
                  manifest: IndexManifest, data_dir: Path, embedder: Embedder,
-                 options: BuildOptions, previous: Path | None, progress: Progress,
-                 timer: _Timer) -> tuple[Path, int, int]:
+                 tokenizer: KeywordTokenizer, options: BuildOptions, previous: Path | None,
+                 progress: Progress, timer: _Timer) -> tuple[Path, int, int]:
     """Embed and index `chunks` (and their units) into a new build folder, then publish it;
     returns the published folder, how many texts were embedded and how many there are."""
     build_dir = new_build_dir(data_dir)  # invisible to readers until published
     by_id = {d.doc_id: d for d in documents}
     texts = [embedding_text(c) for c in chunks] + [
         dense_form(unit_text(by_id[c.doc_id], u)) for c in chunks for u in c.units]
-    vectors, keys, embedded = _vectors(texts, embedder, previous, progress)
+    keys, embedded = _vectors(texts, embedder, previous, progress, build_dir / VECTORS)
+    total = len(texts)
+    del texts
     timer.lap("embed")
 
-    np.save(build_dir / VECTORS, vectors)
     (build_dir / VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    passages = vectors[:len(chunks)]
+    del keys
+    passages = np.load(build_dir / VECTORS, mmap_mode="r")[:len(chunks)]
     save_dense(build_dense(passages, np.arange(len(chunks)), options.dense_kind), build_dir)
     (build_dir / PARALLEL).write_text(json.dumps(align_parallel(documents, chunks, passages)),
                                       encoding="utf-8")
-    tokenizer = KeywordTokenizer(options.extra_words)
-    chunks = with_unit_tokens(chunks, by_id, tokenizer)
+    del passages
     (build_dir / KEYWORD_DIR).mkdir()
-    KeywordIndex.build([tokenizer.tokens(keyword_text(c)) for c in chunks]).save(
+    KeywordIndex.build([_interned(tokenizer.tokens(keyword_text(c))) for c in chunks]).save(
         build_dir / KEYWORD_DIR)
     (build_dir / KEYWORD_DIR / KEYWORD_WORDS).write_text(
         json.dumps(tokenizer.extra_words, ensure_ascii=False), encoding="utf-8")
@@ -187,7 +201,7 @@ def _write_build(documents: list[Document], hashes: dict[str, str], chunks: list
         options.mirror(build_dir)
     final = publish(build_dir, data_dir)
     timer.lap("index")
-    return final, embedded, len(texts)
+    return final, embedded, total
 
 
 def _metadata_hash(documents: list[Document]) -> str:
@@ -221,36 +235,57 @@ def _same_build(folder: Path, wanted: IndexManifest) -> bool:
 
 
 def _vectors(texts: list[str], embedder: Embedder, previous: Path | None,
-             progress: Progress) -> tuple[np.ndarray, list[str], int]:
-    """Vectors for every text, their cache keys, and how many had to be embedded; the
-    previous build's vectors are reused for unchanged texts."""
+             progress: Progress, path: Path) -> tuple[list[str], int]:
+    """Write a vector for every text to `path` (.npy, in order) and return their cache keys
+    and how many had to be embedded; the previous build's vectors are reused for unchanged
+    texts. Written block by block, so the build holds one block of vectors, not all."""
     model = f"{embedder.model_id}\0{model_revision(embedder.model_id)}"
     keys = [_vector_key(model, t) for t in texts]
-    known = _previous_vectors(previous)
-    missing = [i for i, key in enumerate(keys) if key not in known]
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key in known:
-            vectors[i] = known[key]
+    known, old = _previous_vectors(previous)
+    missing = sum(1 for key in keys if key not in known)
     if missing:
         embedder.warm_up()  # only now: a build that reuses every vector never loads the model
-    batch = 64
-    for start in range(0, len(missing), batch):
-        rows = missing[start:start + batch]
-        vectors[rows] = embedder.embed_passages([texts[i] for i in rows])
-        progress("embed", min(start + batch, len(missing)), len(missing))
-    return vectors, keys, len(missing)
+    batch, block = 64, 4096
+    done = 0
+    buffer: list[np.ndarray | None] = []  # rows not yet written, in order
+    waiting: list[int] = []  # their places in `buffer` of the texts in the open batch
+    with open(path, "wb") as out:
+        np.lib.format.write_array_header_1_0(out, {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+            "fortran_order": False, "shape": (len(texts), embedder.dimension)})
+        first = 0  # the row of buffer[0]
+        for row, key in enumerate(keys):
+            if key in known:
+                buffer.append(old[known[key]])
+            else:
+                buffer.append(None)
+                waiting.append(len(buffer) - 1)
+            # the same batches of 64 as embedding every missing text in one pass would make
+            if len(waiting) == batch or (row == len(keys) - 1 and waiting):
+                made = embedder.embed_passages([texts[first + i] for i in waiting])
+                for i, vector in zip(waiting, made, strict=True):
+                    buffer[i] = vector
+                done += len(waiting)
+                waiting = []
+                progress("embed", done, missing)
+            if not waiting and (len(buffer) >= block or row == len(keys) - 1):
+                out.write(np.asarray(buffer, dtype=np.float32).tobytes())
+                first += len(buffer)
+                buffer = []
+    return keys, missing
 
 
-def _previous_vectors(folder: Path | None) -> dict[str, np.ndarray]:
+def _previous_vectors(folder: Path | None) -> tuple[dict[str, int], np.ndarray]:
+    """The previous build's vector rows by cache key, and its vectors (memory-mapped)."""
+    nothing = np.zeros((0, 0), dtype=np.float32)
     if folder is None or not (folder / VECTORS).exists():
-        return {}
+        return {}, nothing
     try:
         keys = json.loads((folder / VECTOR_KEYS).read_text(encoding="utf-8"))
-        vectors = np.load(folder / VECTORS)
+        vectors = np.load(folder / VECTORS, mmap_mode="r")
     except (OSError, ValueError):
-        return {}  # an unreadable cache only costs time: embed again
-    return dict(zip(keys, vectors, strict=False))
+        return {}, nothing  # an unreadable cache only costs time: embed again
+    return {key: row for row, key in enumerate(keys[:len(vectors)])}, vectors
 
 
 def _vector_key(model: str, text: str) -> str:

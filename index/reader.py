@@ -14,8 +14,8 @@ from index.chunk import ChunkSettings
 from index.dense import load_dense
 from index.keyword import TOKENIZER_VERSION, KeywordIndex, KeywordTokenizer, read_words
 from index.normalise import NORMALISER_VERSION
-from index.store import ChunkStore, IndexManifest, current_index
-from index.types import Chunk, model_revision
+from index.store import ChunkStore, ChunkTable, IndexManifest, RowColumns, current_index
+from index.types import model_revision
 
 
 class IndexMismatchError(ValueError):
@@ -39,8 +39,14 @@ class LoadedIndex:
     unit_offsets: np.ndarray  # the row of each chunk's first unit in unit_vectors
 
     @property
-    def chunks(self) -> list[Chunk]:
+    def chunks(self) -> ChunkTable:
+        """Chunks by row, read from the store on demand (a sequence, not a list)."""
         return self.store.chunks
+
+    @property
+    def columns(self) -> RowColumns:
+        """The per-row arrays (document, ordinal, script) queries filter and order by."""
+        return self.store.columns
 
     def mask(self, allowed_rows: np.ndarray | None) -> np.ndarray | None:
         if allowed_rows is None:
@@ -76,7 +82,7 @@ def _open(folder: Path, model_id: str) -> LoadedIndex:
         raise IndexMismatchError(
             f"build {folder.name}: dense index holds {dense.ntotal} vectors of size {dense.d}, "
             f"the chunk store {len(store)} chunks and the manifest size {manifest.dimension}")
-    offsets = np.cumsum([0] + [len(c.units) for c in store.chunks])
+    offsets = np.concatenate([[0], np.cumsum(store.columns.units, dtype=np.int64)])
     vectors = np.load(folder / VECTORS, mmap_mode="r")
     if len(vectors) != len(store) + offsets[-1]:
         raise IndexMismatchError(f"build {folder.name}: {len(vectors)} vectors for "

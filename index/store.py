@@ -14,14 +14,28 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, overload
 
-from index.types import Cell, Chunk, Document, DocumentMeta, RowFact, Unit, check_script
+import numpy as np
+
+from index.types import (
+    SCRIPTS,
+    Cell,
+    Chunk,
+    Document,
+    DocumentMeta,
+    RowFact,
+    Unit,
+    check_script,
+)
 
 CURRENT = "index"
 BUILDS = "builds"
@@ -165,42 +179,236 @@ def write_chunk_store(path: Path, documents: Iterable[tuple[Document, str]],
             con.executescript(_SCHEMA)
             con.executemany(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(d.doc_id, d.source, d.meta.title, d.meta.title_en, d.meta.company,
+                ((d.doc_id, d.source, d.meta.title, d.meta.title_en, d.meta.company,
                   d.meta.year, d.meta.doc_type, d.script, d.meta.parallel,
                   json.dumps(list(d.meta.groups)),
                   json.dumps(list(d.meta.aliases), ensure_ascii=False),
                   json.dumps(list(d.page_starts)), sha, d.text)
-                 for d, sha in documents])
+                 for d, sha in documents))
             con.executemany(
                 "INSERT INTO chunks (chunk_id, doc_id, ordinal, script, section_json, page,"
                 " line_start, line_end, char_start, char_end, text, clean, matching, kind,"
                 " context, units_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(c.chunk_id, c.doc_id, c.ordinal, c.script, json.dumps(list(c.section),
+                # a generator: each row's JSON is made as it is written, not all at once
+                ((c.chunk_id, c.doc_id, c.ordinal, c.script, json.dumps(list(c.section),
                   ensure_ascii=False), c.page, c.line_start, c.line_end, c.char_start,
                   c.char_end, c.text, c.clean, c.matching, c.kind, c.context,
-                  units_json(c.units)) for c in chunks])
+                  units_json(c.units)) for c in chunks))
     finally:
         con.close()
 
 
+CHUNK_CACHE = 2048  # chunks kept as objects (~19 KB each): a query reads its top few
+
+
+class _Reader:
+    """One read-only connection to a chunk store, shared by the server's threads: a lock
+    around each statement keeps it simple to reason about (a row is read in microseconds,
+    and the caches above it answer most reads)."""
+
+    def __init__(self, path: Path) -> None:
+        self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def all(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, parameters).fetchall()
+
+    def batches(self, sql: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of `sql` in batches, the lock held for one batch at a time."""
+        cursor = None
+        while True:
+            with self._lock:
+                if cursor is None:
+                    cursor = self._con.execute(sql)
+                batch = cursor.fetchmany(size)
+            if not batch:
+                return
+            yield batch
+
+
+@dataclass(frozen=True)
+class RowColumns:
+    """What every query needs of every row, as arrays rather than objects: the document
+    (as its position in `doc_ids`, which are sorted, so codes order as the ids do), the
+    ordinal within it, the script (position in SCRIPTS) and the number of units."""
+
+    doc_ids: tuple[str, ...]
+    doc: np.ndarray  # int32
+    ordinal: np.ndarray  # int32
+    script: np.ndarray  # int8
+    units: np.ndarray  # int32
+
+    def doc_id(self, row: int) -> str:
+        return self.doc_ids[self.doc[row]]
+
+    def of_documents(self, doc_ids: Collection[str]) -> np.ndarray:
+        """A mask of the rows of these documents."""
+        wanted = np.array([d in doc_ids for d in self.doc_ids], dtype=bool)
+        return wanted[self.doc] if len(self.doc) else np.zeros(0, dtype=bool)
+
+    def of_scripts(self, scripts: Collection[str]) -> np.ndarray:
+        """A mask of the rows in these scripts."""
+        wanted = np.array([s in scripts for s in SCRIPTS], dtype=bool)
+        return wanted[self.script] if len(self.script) else np.zeros(0, dtype=bool)
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of a store by row (0-based), read from SQLite when asked for: a million
+    passages held as objects would take ~19 GB. The last CHUNK_CACHE read are kept."""
+
+    def __init__(self, reader: _Reader, size: int, cache: int = CHUNK_CACHE) -> None:
+        self._reader, self._size, self._capacity = reader, size, cache
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return self.many(range(*row.indices(self._size)))
+        row = int(row)
+        if row < 0:
+            row += self._size
+        if not 0 <= row < self._size:
+            raise IndexError(f"chunk row {row} out of range (0..{self._size - 1})")
+        with self._lock:
+            chunk = self._cache.get(row)
+            if chunk is not None:
+                self._cache.move_to_end(row)
+                return chunk
+        found = self._reader.all("SELECT * FROM chunks WHERE row = ?", (row + 1,))
+        chunk = _chunk(found[0])
+        self._keep(row, chunk)
+        return chunk
+
+    def many(self, rows: Iterable[int]) -> list[Chunk]:
+        """The chunks of `rows`, in that order, the missing ones read in one statement."""
+        wanted = [int(r) for r in rows]
+        with self._lock:
+            have = {r: self._cache[r] for r in wanted if r in self._cache}
+        missing = sorted(set(wanted) - set(have))
+        for start in range(0, len(missing), 500):  # SQLite binds at most 999 parameters
+            part = missing[start:start + 500]
+            for found in self._reader.all(
+                    f"SELECT * FROM chunks WHERE row IN ({','.join('?' * len(part))})",
+                    [r + 1 for r in part]):
+                chunk = _chunk(found)
+                have[int(found[0]) - 1] = chunk
+                self._keep(int(found[0]) - 1, chunk)
+        return [have[r] for r in wanted]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        """Every chunk in row order, streamed (not cached: a pass over all rows would only
+        push out the ones queries use)."""
+        for batch in self._reader.batches("SELECT * FROM chunks ORDER BY row"):
+            yield from (_chunk(found) for found in batch)
+
+    def texts(self, name: str, rows: Sequence[int]) -> list[str]:
+        """One text column of `rows`, in that order, without making chunk objects for the
+        rows not cached (a query reads the matching form of every passage it fuses)."""
+        if name not in _TEXT_COLUMNS:
+            raise ValueError(f"{name!r} is not a text column of the chunk store")
+        found: dict[int, str] = {}
+        with self._lock:
+            for row in rows:
+                if (chunk := self._cache.get(int(row))) is not None:
+                    found[int(row)] = getattr(chunk, name)
+        missing = sorted({int(r) for r in rows} - set(found))
+        for start in range(0, len(missing), 500):  # SQLite binds at most 999 parameters
+            part = missing[start:start + 500]
+            found.update((int(row) - 1, str(value)) for row, value in self._reader.all(
+                f"SELECT row, {name} FROM chunks WHERE row IN ({','.join('?' * len(part))})",
+                [r + 1 for r in part]))
+        return [found[int(r)] for r in rows]
+
+    def column(self, name: str) -> Iterator[tuple[int, str]]:
+        """(row, value) of one text column of every chunk, in row order, without making
+        chunk objects."""
+        if name not in _TEXT_COLUMNS:
+            raise ValueError(f"{name!r} is not a text column of the chunk store")
+        for batch in self._reader.batches(f"SELECT row, {name} FROM chunks ORDER BY row"):
+            yield from ((int(row) - 1, str(value)) for row, value in batch)
+
+    def _keep(self, row: int, chunk: Chunk) -> None:
+        with self._lock:
+            self._cache[row] = chunk
+            self._cache.move_to_end(row)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+
+
+_TEXT_COLUMNS = ("chunk_id", "doc_id", "text", "clean", "matching", "context")
+
+
+class ChunkRows(Mapping[str, int]):
+    """chunk_id -> row, looked up in the store's unique index rather than held as a dict."""
+
+    def __init__(self, reader: _Reader, size: int) -> None:
+        self._reader, self._size = reader, size
+
+    def __getitem__(self, chunk_id: str) -> int:
+        found = self._reader.all("SELECT row FROM chunks WHERE chunk_id = ?", (chunk_id,))
+        if not found:
+            raise KeyError(chunk_id)
+        return int(found[0][0]) - 1
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self._reader.batches("SELECT chunk_id FROM chunks ORDER BY row"):
+            yield from (str(c) for (c,) in batch)
+
+    def __len__(self) -> int:
+        return self._size
+
+
 class ChunkStore:
-    """Read access to a chunk store; chunks are addressed by their row (0-based)."""
+    """Read access to a chunk store; chunks are addressed by their row (0-based) and read
+    on demand (`chunks`), with the per-row columns every query needs held as arrays."""
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise ValueError(f"{path}: no chunk store here")
         self.path = path
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         try:
-            self.chunks: list[Chunk] = [_chunk(row) for row in con.execute(
-                "SELECT * FROM chunks ORDER BY row")]
+            self._reader = _Reader(path)
             self.documents: dict[str, Document] = {
-                row[0]: _document(row) for row in con.execute("SELECT * FROM documents")}
+                row[0]: _document(row) for row in self._reader.all("SELECT * FROM documents")}
             self.hashes: dict[str, str] = dict(
-                con.execute("SELECT doc_id, sha256 FROM documents").fetchall())
-        finally:
-            con.close()
-        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+                self._reader.all("SELECT doc_id, sha256 FROM documents"))
+            self.columns = self._columns()
+        except sqlite3.Error as exc:
+            raise ValueError(f"{path}: not a readable chunk store ({exc})") from exc
+        self.chunks = ChunkTable(self._reader, len(self.columns.doc))
+        self.by_id = ChunkRows(self._reader, len(self.columns.doc))
+
+    def _columns(self) -> RowColumns:
+        doc_ids = tuple(sorted(self.documents))
+        code = {d: i for i, d in enumerate(doc_ids)}
+        scripts = {s: i for i, s in enumerate(SCRIPTS)}
+        doc, ordinal, script, units = [], [], [], []
+        expected = 1
+        for batch in self._reader.batches(
+                "SELECT row, doc_id, ordinal, script, json_array_length(units_json)"
+                " FROM chunks ORDER BY row", size=20_000):
+            for row, doc_id, number, name, count in batch:
+                if row != expected or doc_id not in code or name not in scripts:
+                    raise ValueError(f"chunk row {row} does not follow row {expected - 1}, "
+                                     "or names an unknown document or script")
+                expected += 1
+                doc.append(code[doc_id])
+                ordinal.append(number)
+                script.append(scripts[name])
+                units.append(count)
+        return RowColumns(doc_ids, np.array(doc, dtype=np.int32),
+                          np.array(ordinal, dtype=np.int32), np.array(script, dtype=np.int8),
+                          np.array(units, dtype=np.int32))
 
     def __len__(self) -> int:
         return len(self.chunks)

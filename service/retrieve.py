@@ -107,12 +107,13 @@ class Retriever:
         dense = self._dense(plan, pool, allowed) if method != "bm25" else []
         f = self.fusion
         if method == "dense":
-            return [Hit(self.backend.passage(r), s, dense_rank=i + 1)
-                    for i, (r, s) in enumerate(dense[:k])]
+            chunks = self.index.chunks.many([r for r, _ in dense[:k]])
+            return [Hit(chunk, s, dense_rank=i + 1)
+                    for i, ((_, s), chunk) in enumerate(zip(dense[:k], chunks, strict=True))]
         if method == "bm25":
-            return self._fuse(plan, [(same, 1.0), (other, 1.0)], f.coverage, allowed)[:k]
+            return self._fuse(plan, [(same, 1.0), (other, 1.0)], f.coverage, allowed, k)[:k]
         return self._fuse(plan, [(same, f.same_language), (other, f.other_language),
-                                 (dense, f.dense)], f.coverage, allowed)[:k]
+                                 (dense, f.dense)], f.coverage, allowed, k)[:k]
 
     def _bm25(self, plan: Query, pool: int, allowed: Allowed | None
               ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
@@ -137,7 +138,8 @@ class Retriever:
         return self.embedder.embed_queries([dense_form(query.search_text)])[0]
 
     def _fuse(self, plan: Query, rankings: list[tuple[list[tuple[int, float]], float]],
-              coverage: float, allowed: Allowed | None) -> list[Hit]:
+              coverage: float, allowed: Allowed | None, k: int) -> list[Hit]:
+        """The best `k` fused rows as hits (only those are read from the chunk store)."""
         scores: dict[int, float] = {}
         for ranking, weight in rankings:
             for rank, (row, _) in enumerate(ranking, start=1):
@@ -146,13 +148,15 @@ class Retriever:
             for row in scores:
                 scores[row] += coverage * self.coverage(plan, row)
         if plan.phrases and self.fusion.phrases:
-            for row in scores:
-                share = phrase_share(plan.phrases, self.index.chunks[row].matching)
-                scores[row] += self.fusion.phrases * share
+            rows = list(scores)
+            for row, matching in zip(rows, self.index.chunks.texts("matching", rows),
+                                     strict=True):
+                scores[row] += self.fusion.phrases * phrase_share(plan.phrases, matching)
         named = self.named_documents(plan, allowed)
+        columns = self.index.columns
         if named:
             for row in scores:
-                if self.index.chunks[row].doc_id not in named:
+                if columns.doc_id(row) not in named:
                     scores[row] *= self.fusion.other_company
         for row, score in sorted(scores.items(), key=lambda item: -item[1])[:self.fusion.pool]:
             for twin, _ in self.index.parallel.get(row, ()):
@@ -160,10 +164,10 @@ class Retriever:
                     scores[twin] = max(scores.get(twin, 0.0), score * self.fusion.parallel)
         bm25_rank = _ranks(rankings[0][0] + rankings[1][0]) if len(rankings) > 1 else {}
         dense_rank = _ranks(rankings[2][0]) if len(rankings) > 2 else {}
-        hits = [Hit(self.backend.passage(row), score, bm25_rank.get(row), dense_rank.get(row))
-                for row, score in scores.items()]
-        hits.sort(key=lambda h: (-h.score, h.chunk.doc_id, h.chunk.ordinal))
-        return hits
+        # best first, ties by document and place in it (codes order as the doc_ids do)
+        best = sorted(scores, key=lambda r: (-scores[r], columns.doc[r], columns.ordinal[r]))[:k]
+        return [Hit(chunk, scores[row], bm25_rank.get(row), dense_rank.get(row))
+                for row, chunk in zip(best, self.index.chunks.many(best), strict=True)]
 
     def named_documents(self, plan: Query, allowed: Allowed | None = None) -> set[str]:
         """Documents of the company and kind of filing the question names, among the
@@ -207,7 +211,7 @@ class Retriever:
         allowed = self._masks.get(filters)
         if allowed is None:
             keep = frozenset(visible(self.index.store.documents, filters))
-            rows = np.array([c.doc_id in keep for c in self.index.chunks], dtype=bool)
+            rows = self.index.columns.of_documents(keep)
             allowed = Allowed(keep, rows, filters)
             if len(self._masks) < 256:
                 self._masks[filters] = allowed

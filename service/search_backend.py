@@ -68,8 +68,8 @@ class EmbeddedBackend:
 
     def __init__(self, index: LoadedIndex) -> None:
         self.index = index
-        scripts = np.array([language(c.script) for c in index.chunks])
-        self._language_mask = {lang: scripts == lang for lang in ("en", "zh")}
+        english = index.columns.of_scripts(("en",))  # language(script), for every row
+        self._language_mask = {"en": english, "zh": ~english}
 
     def keyword(self, tokens: Mapping[str, float], lang: str, k: int,
                 allowed: Allowed | None) -> Ranking:

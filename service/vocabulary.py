@@ -6,7 +6,6 @@ each document's company, aliases, kind of filing and period. Built once per load
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,16 +42,18 @@ class Vocabulary:
     def __init__(self, index: LoadedIndex, lexicon: Lexicon) -> None:
         self.tokenizer = index.tokenizer
         self.lexicon = lexicon
+        # Read from the BM25 matrix and the store's row arrays, not from chunk objects or a
+        # set per row: at a million passages those would not fit in memory.
         self.row_tokens = index.keyword.row_tokens(len(index.chunks))
         self.rows = len(self.row_tokens)
-        self.df = Counter(t for tokens in self.row_tokens for t in tokens)
-        self.words: dict[str, set[str]] = {"en": set(), "zh": set()}
-        for chunk, tokens in zip(index.chunks, self.row_tokens, strict=True):
-            self.words[language(chunk.script)].update(tokens)
+        self.df = index.keyword.document_frequencies()
+        english = index.columns.of_scripts(("en",))  # language(script) of every row
+        self.words: dict[str, set[str]] = {"en": index.keyword.tokens_in(english),
+                                           "zh": index.keyword.tokens_in(~english)}
         self.shared = {t for t in self.words["zh"] if t.isascii()}  # names, codes, figures
         texts: dict[str, list[str]] = {}
-        for chunk in index.chunks:
-            texts.setdefault(chunk.doc_id, []).append(chunk.matching)
+        for row, matching in index.chunks.column("matching"):
+            texts.setdefault(index.columns.doc_id(row), []).append(matching)
         self.texts = {doc_id: "\n".join(parts) for doc_id, parts in texts.items()}
         self.documents = {doc_id: _facts(doc.meta, doc.script)
                           for doc_id, doc in index.store.documents.items()}

@@ -54,3 +54,10 @@ def test_a_tiny_scale_run_builds_serves_and_measures(tmp_path: Path) -> None:
     assert set(served["search_ms"]) == {"read (incl. query vector)", "bm25", "dense", "hybrid"}
     assert served["recall"] == {"kind": "flat", "recall@10": 1.0}
     assert served["peak_with_reload_mib"] >= served["peak_serving_mib"] > 0
+
+
+def test_the_sentence_pool_orders_its_names_the_same_in_every_process() -> None:
+    from eval.synthetic import SentencePool
+
+    names = SentencePool.read().names
+    assert names == tuple(sorted(set(names), key=lambda n: (-len(n), n)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from index.keyword import KeywordIndex, KeywordTokenizer
+from index.keyword import ROW_IDS, ROW_STARTS, KeywordIndex, KeywordTokenizer, rows_of_columns
 from index.normalise import matching_form
 
 TEXTS = [
@@ -32,7 +35,42 @@ def test_row_tokens_read_back_what_each_row_was_indexed_with(
         tokenizer: KeywordTokenizer) -> None:
     rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
     index = KeywordIndex.build(rows)
-    assert index.row_tokens(len(rows)) == [frozenset(r) for r in rows]
+    assert list(index.row_tokens(len(rows))) == [frozenset(r) for r in rows]
+
+
+def test_saved_token_rows_and_the_matrix_read_the_same(tokenizer: KeywordTokenizer,
+                                                       tmp_path: Path) -> None:
+    rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
+    KeywordIndex.build(rows).save(tmp_path)
+    saved = KeywordIndex.load(tmp_path).row_tokens(len(rows))
+    with pytest.raises(ValueError, match="token rows for 4 rows, the store has 5"):
+        KeywordIndex.load(tmp_path).row_tokens(5)
+    (tmp_path / ROW_IDS).unlink()  # a build written before the token rows were saved
+    (tmp_path / ROW_STARTS).unlink()
+    made = KeywordIndex.load(tmp_path).row_tokens(len(rows))
+    assert [saved[r] for r in range(len(rows))] == [made[r] for r in range(len(rows))] == [
+        frozenset(r) for r in rows]
+    assert saved[-1] == frozenset() and saved[0:2] == [frozenset(r) for r in rows[:2]]
+
+
+def test_rows_of_columns_transposes_the_postings() -> None:
+    # columns: 0 -> rows 1, 2; 1 -> row 0; 2 (skipped) -> rows 0, 2; 3 -> rows 2
+    indptr, indices = np.array([0, 2, 3, 5, 6]), np.array([1, 2, 0, 0, 2, 2], dtype=np.int32)
+    starts, ids = rows_of_columns(indptr, indices, 4, skip=2)
+    assert starts.tolist() == [0, 1, 2, 4, 4]
+    assert ids.tolist() == [1, 0, 0, 3]
+
+
+def test_frequencies_and_tokens_by_rows_come_from_the_matrix(
+        tokenizer: KeywordTokenizer) -> None:
+    rows = [tokenizer.tokens(matching_form(t)) for t in TEXTS]
+    index = KeywordIndex.build(rows)
+    df = index.document_frequencies()
+    assert dict(df) == dict(Counter(t for r in rows for t in set(r)))
+    assert df.get("", 0) == 0 and df.get("nowhere", 0) == 0
+    english = np.array([False, False, True, False])
+    assert index.tokens_in(english) == set(rows[2])
+    assert index.tokens_in(~english) == set(rows[0]) | set(rows[1])
 
 
 def test_scores_rank_the_row_holding_the_tokens_first(tokenizer: KeywordTokenizer) -> None:

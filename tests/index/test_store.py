@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fakes import FakeEmbedder, corpus_folder
 
@@ -15,7 +17,14 @@ from index.chunk import ChunkSettings, chunk_document
 from index.corpus import discover
 from index.load import load_document
 from index.normalise import NORMALISER_VERSION
-from index.store import ChunkStore, IndexManifest, current_index, publish, write_chunk_store
+from index.store import (
+    ChunkStore,
+    ChunkTable,
+    IndexManifest,
+    current_index,
+    publish,
+    write_chunk_store,
+)
 from index.types import Chunk, Document, DocumentMeta
 
 MANIFEST = """
@@ -67,11 +76,76 @@ def test_the_chunk_store_reads_back_the_chunks_it_wrote(tmp_path: Path, corpus: 
     path = tmp_path / "chunks.sqlite"
     write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
     store = ChunkStore(path)
-    assert store.chunks == chunks
+    assert list(store.chunks) == chunks
     assert [c.sentences for c in store.chunks] == [c.sentences for c in chunks]
     assert len(store) == len(chunks)
     assert store.by_id == {c.chunk_id: row for row, c in enumerate(chunks)}
     assert store.hashes == {doc.doc_id: text_hash(doc.text) for doc, _ in written}
+
+
+def test_the_chunk_table_reads_rows_on_demand_as_a_sequence(tmp_path: Path,
+                                                            corpus: Path) -> None:
+    written = loaded(corpus)
+    chunks = [c for _, doc_chunks in written for c in doc_chunks]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
+    table = ChunkStore(path).chunks
+    assert [table[row] for row in range(len(table))] == chunks
+    assert table[-1] == chunks[-1] and table[1:3] == chunks[1:3]
+    assert table[np.int64(2)] == chunks[2]  # rows as numpy and FAISS give them
+    assert table.many([3, 0, 3]) == [chunks[3], chunks[0], chunks[3]]
+    assert table.texts("matching", [2, 0]) == [chunks[2].matching, chunks[0].matching]
+    assert list(table.column("doc_id")) == [(row, c.doc_id) for row, c in enumerate(chunks)]
+    with pytest.raises(IndexError):
+        table[len(chunks)]
+    with pytest.raises(ValueError, match="not a text column"):
+        table.texts("row; DROP TABLE chunks", [0])
+
+
+def test_the_chunk_table_keeps_a_bounded_cache(tmp_path: Path, corpus: Path) -> None:
+    written = loaded(corpus)
+    chunks = [c for _, doc_chunks in written for c in doc_chunks]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
+    store = ChunkStore(path)
+    small = ChunkTable(store._reader, len(chunks), cache=2)
+    assert [small[r] for r in (0, 1, 2, 0)] == [chunks[0], chunks[1], chunks[2], chunks[0]]
+    assert len(small._cache) == 2 and list(small._cache) == [2, 0]  # the least recent went
+
+
+def test_the_chunk_store_holds_its_rows_columns_as_arrays(tmp_path: Path,
+                                                          corpus: Path) -> None:
+    written = loaded(corpus)
+    chunks = [c for _, doc_chunks in written for c in doc_chunks]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
+    columns = ChunkStore(path).columns
+    assert [columns.doc_id(r) for r in range(len(chunks))] == [c.doc_id for c in chunks]
+    assert columns.ordinal.tolist() == [c.ordinal for c in chunks]
+    assert columns.units.tolist() == [len(c.units) for c in chunks]
+    assert columns.of_scripts(("en",)).tolist() == [c.script == "en" for c in chunks]
+    assert columns.of_documents({"business-en"}).tolist() == [
+        c.doc_id == "business-en" for c in chunks]
+    # codes order as the ids do, so ties order the same by either
+    assert sorted(range(len(chunks)), key=lambda r: (columns.doc[r], columns.ordinal[r])) == (
+        sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].ordinal)))
+
+
+def test_the_chunk_store_reads_safely_from_many_threads(tmp_path: Path, corpus: Path) -> None:
+    written = loaded(corpus)
+    chunks = [c for _, doc_chunks in written for c in doc_chunks]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
+    store = ChunkStore(path)
+    table = ChunkTable(store._reader, len(chunks), cache=3)  # mostly misses: SQLite reads
+
+    def read(seed: int) -> bool:
+        rows = [(seed * 7 + i * 5) % len(chunks) for i in range(300)]
+        return all(table[r] == chunks[r] and store.by_id[chunks[r].chunk_id] == r
+                   for r in rows) and table.many(rows[:40]) == [chunks[r] for r in rows[:40]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(read, range(16)))
 
 
 def test_the_chunk_store_reads_back_the_documents_it_wrote(tmp_path: Path,
@@ -80,7 +154,7 @@ def test_the_chunk_store_reads_back_the_documents_it_wrote(tmp_path: Path,
     path = tmp_path / "chunks.sqlite"
     write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], [])
     store = ChunkStore(path)
-    assert store.chunks == []
+    assert list(store.chunks) == [] and len(store.chunks) == 0
     for doc, _ in written:
         back = store.documents[doc.doc_id]
         assert (back.text, back.source, back.script, back.page_starts) == (
@@ -125,7 +199,7 @@ def test_a_build_publishes_the_index_as_a_link_to_its_folder(tmp_path: Path,
     assert current_index(data) == folder.resolve()
     assert folder.parent == data / "builds" and not folder.name.endswith(".partial")
     store = ChunkStore(link / "chunks.sqlite")
-    assert store.chunks == [c for _, chunks in loaded(corpus) for c in chunks]
+    assert list(store.chunks) == [c for _, chunks in loaded(corpus) for c in chunks]
 
 
 def test_the_build_manifest_records_the_pipeline_and_document_hashes(tmp_path: Path,
@@ -158,13 +232,13 @@ def test_a_second_build_replaces_the_link_and_the_first_stays_readable(
         tmp_path: Path, corpus: Path) -> None:
     data = tmp_path / "data"
     first = build(corpus, data)
-    first_chunks = ChunkStore(first / "chunks.sqlite").chunks
+    first_chunks = list(ChunkStore(first / "chunks.sqlite").chunks)
     en = corpus / "en.txt"
     en.write_text(en.read_text(encoding="utf-8").replace("22,000", "23,000"), encoding="utf-8")
     second = build(corpus, data)
     assert second != first
     assert current_index(data) == second.resolve()
-    assert ChunkStore(first / "chunks.sqlite").chunks == first_chunks  # readers still open it
+    assert list(ChunkStore(first / "chunks.sqlite").chunks) == first_chunks  # readers still open it
     assert IndexManifest.read(first).documents["business-en"] != (
         IndexManifest.read(second).documents["business-en"])
     assert any("23,000" in c.text for c in ChunkStore(data / "index" / "chunks.sqlite").chunks)
