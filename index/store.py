@@ -207,20 +207,35 @@ class _Reader:
     and the caches above it answer most reads)."""
 
     def __init__(self, path: Path) -> None:
-        self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._path = path
+        self._open()
+
+    def _open(self) -> None:
+        self._con = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True,
+                                    check_same_thread=False)
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _connection(self) -> sqlite3.Connection:
+        # A worker forked after the index loaded (service/workers.py) opens its own: an
+        # SQLite connection must not be used on both sides of a fork.
+        if self._pid != os.getpid():
+            self._open()
+        return self._con
 
     def all(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        con = self._connection()
         with self._lock:
-            return self._con.execute(sql, parameters).fetchall()
+            return con.execute(sql, parameters).fetchall()
 
     def batches(self, sql: str, size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
         """The rows of `sql` in batches, the lock held for one batch at a time."""
         cursor = None
+        con = self._connection()
         while True:
             with self._lock:
                 if cursor is None:
-                    cursor = self._con.execute(sql)
+                    cursor = con.execute(sql)
                 batch = cursor.fetchmany(size)
             if not batch:
                 return

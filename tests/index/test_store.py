@@ -148,6 +148,27 @@ def test_the_chunk_store_reads_safely_from_many_threads(tmp_path: Path, corpus: 
         assert all(pool.map(read, range(16)))
 
 
+def test_a_process_forked_after_the_store_opened_reads_with_its_own_connection(
+        tmp_path: Path, corpus: Path) -> None:
+    import os
+
+    written = loaded(corpus)
+    chunks = [c for _, doc_chunks in written for c in doc_chunks]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_store(path, [(doc, text_hash(doc.text)) for doc, _ in written], chunks)
+    store = ChunkStore(path)
+    table = ChunkTable(store._reader, len(chunks), cache=1)
+    assert table[0] == chunks[0]
+    parent = store._reader._connection()
+    pid = os.fork()
+    if pid == 0:  # the worker: reads through a connection of its own
+        ok = store._reader._connection() is not parent and table[len(chunks) - 1] == chunks[-1]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store._reader._connection() is parent and table[1] == chunks[1]
+
+
 def test_the_chunk_store_reads_back_the_documents_it_wrote(tmp_path: Path,
                                                            corpus: Path) -> None:
     written = loaded(corpus)
