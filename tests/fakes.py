@@ -37,6 +37,22 @@ class FakeEmbedder:
         return None
 
 
+# The fixture reports of tests/data, as manifest entries: (id, file, title, script).
+_FIXTURE_REPORTS = {
+    "en": ("report-en", "en.txt", "Fixture Report", "en"),
+    "zh-Hant": ("report-zh-hant", "zh-hant.txt", "測試年報", "zh-Hant"),
+    "zh-Hans": ("report-zh-hans", "zh-hans.txt", "测试年报", "zh-Hans"),
+}
+
+
+def fixture_manifest(*scripts: str) -> str:
+    """A corpus manifest for the fixture reports of `scripts`, in that order."""
+    return "".join(
+        f'\n[[documents]]\nid = "{i}"\nfile = "{f}"\ntitle = "{t}"\n'
+        f'company = "SenseTime Group Inc."\nyear = 2021\nscript = "{s}"\n'
+        for i, f, t, s in (_FIXTURE_REPORTS[x] for x in scripts))
+
+
 def corpus_folder(folder: Path, fixtures: Path, manifest: str, copied: tuple[str, ...],
                   written: dict[str, str] | None = None) -> Path:
     """A corpus folder: fixture files copied from tests/data, others written, a manifest."""

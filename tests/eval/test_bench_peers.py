@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder, corpus_folder
+from fakes import FakeEmbedder, corpus_folder, fixture_manifest
 
 from eval.bench_peers import judged_questions, main, rank_of, read_sources, recall
 from eval.peers import MODULES, PEERS, Passage, build_peer
@@ -15,31 +15,7 @@ from index.types import Chunk
 from service.metrics import evidence_rank, judged_text
 from service.questions import Question
 
-MANIFEST = """
-[[documents]]
-id = "report-en"
-file = "en.txt"
-title = "Fixture Report"
-company = "SenseTime Group Inc."
-year = 2021
-script = "en"
-
-[[documents]]
-id = "report-zh-hant"
-file = "zh-hant.txt"
-title = "測試年報"
-company = "SenseTime Group Inc."
-year = 2021
-script = "zh-Hant"
-
-[[documents]]
-id = "report-zh-hans"
-file = "zh-hans.txt"
-title = "测试年报"
-company = "SenseTime Group Inc."
-year = 2021
-script = "zh-Hans"
-"""
+MANIFEST = fixture_manifest('en', 'zh-Hant', 'zh-Hans')
 QUESTIONS = [
     {"id": "t-1", "question": "How many commercialised AI models had SenseTime developed?",
      "script": "en", "doc_ids": ["report-en"], "answers": ["22,000"], "type": "number",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from fakes import api_client, corpus_folder
+from fakes import api_client, corpus_folder, fixture_manifest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -375,23 +375,7 @@ def test_a_job_is_unknown_to_a_key_with_other_access(keyed_client: TestClient) -
 
 # ---- the same numbers as `wenda eval` ------------------------------------------------
 
-MANIFEST = """
-[[documents]]
-id = "report-en"
-file = "en.txt"
-title = "Fixture Report"
-company = "SenseTime Group Inc."
-year = 2021
-script = "en"
-
-[[documents]]
-id = "report-zh-hant"
-file = "zh-hant.txt"
-title = "測試年報"
-company = "SenseTime Group Inc."
-year = 2021
-script = "zh-Hant"
-"""
+MANIFEST = fixture_manifest('en', 'zh-Hant')
 PARITY = [
     {"id": "p-en", "question": "How many commercialised AI models had SenseTime developed?",
      "script": "en", "doc_ids": ["report-en"], "answers": ["22,000"], "type": "number",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fakes import api_client, corpus_folder
+from fakes import api_client, corpus_folder, fixture_manifest
 from fastapi.testclient import TestClient
 
 from index.corpus import discover
@@ -221,15 +221,7 @@ def test_an_app_handed_its_backend_serves_it_as_it_is(settings: Settings,
 
 # ---- the real thing: model, build, rebuild ---------------------------------------------
 
-FIRST = """
-[[documents]]
-id = "report-en"
-file = "en.txt"
-title = "Fixture Report"
-company = "SenseTime Group Inc."
-year = 2021
-script = "en"
-"""
+FIRST = fixture_manifest('en')
 SECOND = FIRST + """
 [[documents]]
 id = "water-notes"
