@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
+from index.rows import RowCache, checked_row
 from index.script import is_cjk
 
 TOKENIZER_VERSION = "3"  # bump when tokens change: the index must be rebuilt
@@ -94,9 +93,7 @@ class RowTokens(Sequence[frozenset[str]]):
                  cache: int = ROW_TOKENS_CACHE) -> None:
         # a plain view of a memory-mapped array: slicing np.memmap makes a memmap each time
         self._indptr, self._ids, self._names = indptr, np.asarray(ids), names
-        self._capacity = cache
-        self._cache: OrderedDict[int, frozenset[str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: RowCache[frozenset[str]] = RowCache(cache)
 
     def __len__(self) -> int:
         return len(self._indptr) - 1
@@ -110,21 +107,11 @@ class RowTokens(Sequence[frozenset[str]]):
     def __getitem__(self, row: int | slice) -> frozenset[str] | list[frozenset[str]]:
         if isinstance(row, slice):
             return [self[r] for r in range(*row.indices(len(self)))]
-        row = int(row)
-        if row < 0:
-            row += len(self)
-        if not 0 <= row < len(self):
-            raise IndexError(f"token row {row} out of range (0..{len(self) - 1})")
-        with self._lock:
-            found = self._cache.get(row)
-            if found is not None:
-                self._cache.move_to_end(row)
-                return found
-        found = self._made(row)
-        with self._lock:
-            self._cache[row] = found
-            while len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
+        row = checked_row(row, len(self), "token")
+        found = self._cache.get(row)
+        if found is None:
+            found = self._made(row)
+            self._cache.keep(row, found)
         return found
 
     def __iter__(self) -> Iterator[frozenset[str]]:

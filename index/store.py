@@ -17,7 +17,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from index.rows import RowCache, checked_row
 from index.types import (
     SCRIPTS,
     Cell,
@@ -273,9 +273,8 @@ class ChunkTable(Sequence[Chunk]):
     passages held as objects would take ~19 GB. The last CHUNK_CACHE read are kept."""
 
     def __init__(self, reader: _Reader, size: int, cache: int = CHUNK_CACHE) -> None:
-        self._reader, self._size, self._capacity = reader, size, cache
-        self._cache: OrderedDict[int, Chunk] = OrderedDict()
-        self._lock = threading.Lock()
+        self._reader, self._size = reader, size
+        self._cache: RowCache[Chunk] = RowCache(cache)
 
     def __len__(self) -> int:
         return self._size
@@ -289,26 +288,17 @@ class ChunkTable(Sequence[Chunk]):
     def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
         if isinstance(row, slice):
             return self.many(range(*row.indices(self._size)))
-        row = int(row)
-        if row < 0:
-            row += self._size
-        if not 0 <= row < self._size:
-            raise IndexError(f"chunk row {row} out of range (0..{self._size - 1})")
-        with self._lock:
-            chunk = self._cache.get(row)
-            if chunk is not None:
-                self._cache.move_to_end(row)
-                return chunk
-        found = self._reader.all("SELECT * FROM chunks WHERE row = ?", (row + 1,))
-        chunk = _chunk(found[0])
-        self._keep(row, chunk)
+        row = checked_row(row, self._size, "chunk")
+        chunk = self._cache.get(row)
+        if chunk is None:
+            chunk = _chunk(self._reader.all("SELECT * FROM chunks WHERE row = ?", (row + 1,))[0])
+            self._cache.keep(row, chunk)
         return chunk
 
     def many(self, rows: Iterable[int]) -> list[Chunk]:
         """The chunks of `rows`, in that order, the missing ones read in one statement."""
         wanted = [int(r) for r in rows]
-        with self._lock:
-            have = {r: self._cache[r] for r in wanted if r in self._cache}
+        have = self._cache.held(wanted)
         missing = sorted(set(wanted) - set(have))
         for start in range(0, len(missing), 500):  # SQLite binds at most 999 parameters
             part = missing[start:start + 500]
@@ -317,7 +307,7 @@ class ChunkTable(Sequence[Chunk]):
                     [r + 1 for r in part]):
                 chunk = _chunk(found)
                 have[int(found[0]) - 1] = chunk
-                self._keep(int(found[0]) - 1, chunk)
+                self._cache.keep(int(found[0]) - 1, chunk)
         return [have[r] for r in wanted]
 
     def __iter__(self) -> Iterator[Chunk]:
@@ -331,11 +321,8 @@ class ChunkTable(Sequence[Chunk]):
         rows not cached (a query reads the matching form of every passage it fuses)."""
         if name not in _TEXT_COLUMNS:
             raise ValueError(f"{name!r} is not a text column of the chunk store")
-        found: dict[int, str] = {}
-        with self._lock:
-            for row in rows:
-                if (chunk := self._cache.get(int(row))) is not None:
-                    found[int(row)] = getattr(chunk, name)
+        found = {row: str(getattr(chunk, name))
+                 for row, chunk in self._cache.held(int(r) for r in rows).items()}
         missing = sorted({int(r) for r in rows} - set(found))
         for start in range(0, len(missing), 500):  # SQLite binds at most 999 parameters
             part = missing[start:start + 500]
@@ -351,13 +338,6 @@ class ChunkTable(Sequence[Chunk]):
             raise ValueError(f"{name!r} is not a text column of the chunk store")
         for batch in self._reader.batches(f"SELECT row, {name} FROM chunks ORDER BY row"):
             yield from ((int(row) - 1, str(value)) for row, value in batch)
-
-    def _keep(self, row: int, chunk: Chunk) -> None:
-        with self._lock:
-            self._cache[row] = chunk
-            self._cache.move_to_end(row)
-            while len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
 
 
 _TEXT_COLUMNS = ("chunk_id", "doc_id", "text", "clean", "matching", "context")
