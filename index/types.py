@@ -105,6 +105,13 @@ class RowFact:
     # 「按年齡劃分 30歲以下」): where in the table, not what the row is
     dimension: str = ""
 
+    @property
+    def own_label(self) -> str:
+        """The label without the breakdown it opens with: "Female" of "By gender Female"."""
+        if self.dimension and self.label.startswith(self.dimension):
+            return self.label[len(self.dimension):].strip()
+        return self.label
+
 
 @dataclass(frozen=True)
 class Unit:

@@ -254,9 +254,7 @@ def _label_as_subject(chosen: Candidate, script: Script) -> str:
     # the row's own words, not the breakdown it stands in ("Female", not "By gender
     # Female"), with its figure's column when that says what the figure is ("Female,
     # Turnover rate"; 「女性 員工流失率」)
-    own = row.label[len(row.dimension):] if row.dimension and row.label.startswith(
-        row.dimension) else row.label
-    label = _LABEL_NOISE.sub("", clean_title(own)).strip() or row.label
+    label = _LABEL_NOISE.sub("", clean_title(row.own_label)).strip() or row.label
     column = chosen.cell.column if chosen.cell is not None else ""
     if column and column.isascii() == label.isascii() and column.lower() not in label.lower() \
             and not _COUNT_COLUMN.fullmatch(column.strip()):

@@ -24,19 +24,14 @@ def date_key(text: str) -> str:
     zh = _ZH_DATE.search(text)
     if zh:
         return _key(zh.group(1), zh.group(2), zh.group(3))
-    en = _english(text)
-    return en[1] if en else ""
+    return next((key for key in map(_english_key, _EN_DATE.finditer(text)) if key), "")
 
 
 def with_date_keys(text: str) -> str:
     """`text` with every date written as its key, in either language."""
     text = _ZH_DATE.sub(lambda m: _key(m.group(1), m.group(2), m.group(3)), text)
 
-    def english(m: re.Match[str]) -> str:
-        month = _MONTH_NUMBER.get(m.group(2).lower())
-        return _key(m.group(4), str(month), m.group(1) or m.group(3)) if month else m.group(0)
-
-    return _EN_DATE.sub(english, text)
+    return _EN_DATE.sub(lambda m: _english_key(m) or m.group(0), text)
 
 
 def in_english(text: str) -> str:
@@ -51,12 +46,10 @@ def in_english(text: str) -> str:
     return _ZH_YEAR.sub(r"\1", _ZH_DATE.sub(write, text))
 
 
-def _english(text: str) -> tuple[re.Match[str], str] | None:
-    for m in _EN_DATE.finditer(text):
-        month = _MONTH_NUMBER.get(m.group(2).lower())
-        if month:
-            return m, _key(m.group(4), str(month), m.group(1) or m.group(3))
-    return None
+def _english_key(m: re.Match[str]) -> str:
+    """The key of an English date match, "" when its word is no month ("the 2023")."""
+    month = _MONTH_NUMBER.get(m.group(2).lower())
+    return _key(m.group(4), str(month), m.group(1) or m.group(3)) if month else ""
 
 
 def _key(year: str, month: str, day: str | None) -> str:

@@ -492,12 +492,12 @@ def label_share(query: Query, unit: Unit, vocabulary: Vocabulary) -> float:
 
     row = unit.row
     label_tokens = usable(row.label)
-    if row.dimension and row.label.startswith(row.dimension):
+    if row.own_label != row.label:
         # A row of a breakdown ("By gender Female", 「按性別劃分的員工流失比率 男性員工流失比率」)
         # is measured by its own words when the question names what sets it apart (women,
         # 男性): the breakdown's name then says where it stands, not what it is. A question
         # naming none of that asks for the whole, and the breakdown's words count against it.
-        own = usable(row.label[len(row.dimension):])
+        own = usable(row.own_label)
         apart = set(own) - set(usable(row.dimension))
         if any(asked(t) for t in apart):
             label_tokens = own
